@@ -1,0 +1,41 @@
+"""The `onebyone` command: one app, one verb per module in this package.
+
+User errors (OneByOneError, bad options) print one line and exit with code 2, never a traceback.
+"""
+import importlib
+import sys
+
+import typer
+
+from ..errors import OneByOneError
+
+app = typer.Typer(
+    help="The 1x1 convolution: exact, fast, explained, optimized.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root():
+    """The 1x1 convolution: exact, fast, explained, optimized."""
+
+
+# Each verb module registers its command(s) on `app` when imported.
+VERBS = ("demo", "explain", "inspect", "optimize", "bench")
+for _verb in VERBS:
+    try:
+        importlib.import_module(f"{__name__}.{_verb}")
+    except ModuleNotFoundError as e:  # a verb not written yet is simply absent
+        if e.name != f"{__name__}.{_verb}":
+            raise
+
+
+def main(argv=None):
+    """Run the CLI on argv (default: sys.argv[1:]); always ends with SystemExit."""
+    try:
+        app(args=argv, prog_name="onebyone")  # typer itself exits 2 on usage errors
+    except OneByOneError as e:
+        print(f"onebyone: error: {e}", file=sys.stderr)
+        sys.exit(2)
