@@ -11,13 +11,23 @@ from .core import conv1x1
 from .errors import OneByOneError
 
 __version__ = "0.1.0"
-__all__ = ["conv1x1", "Conv1x1", "OneByOneError", "weights", "nn"]
+__all__ = [
+    "conv1x1", "Conv1x1", "OneByOneError", "tune",  # the op, exact and fast
+    "explain",  # the op, explained
+    "inspect", "optimize",  # real networks
+    "nn", "weights", "blocks",  # modules: Conv1x1, weight layouts, blocks built from 1x1 convs
+]
 
 # Heavy names load on first use, so `import onebyone` does not import torch.
 _LAZY = {
     "Conv1x1": ("onebyone.nn", "Conv1x1"),
     "nn": ("onebyone.nn", None),
     "weights": ("onebyone.weights", None),
+    "blocks": ("onebyone.blocks", None),
+    "tune": ("onebyone.dispatch", "tune"),
+    "explain": ("onebyone.explanation", "explain"),
+    "inspect": ("onebyone.graph", "inspect"),
+    "optimize": ("onebyone.graph", "optimize"),
 }
 
 
