@@ -6,6 +6,8 @@ entry per spatial axis. It returns (N, Cout, *S') of the same kind (NumPy or tor
 
 `loop` is the specification; every other formulation is tested against it and torch.
 """
+import math
+
 import numpy as np
 
 from . import _arrays
@@ -30,7 +32,7 @@ def loop(x, w, bias, stride, padding, groups):
     n, cin, *spatial = x.shape
     cout, cin_g = w.shape
     cout_g = cout // groups
-    flat = x.reshape(n, cin, -1)
+    flat = x.reshape(n, cin, math.prod(spatial))
     if flat.shape[2] == 0:  # no pixels: nothing to loop over, but the shape must be right
         return einsum(x, w, bias, (1,) * len(spatial), (0,) * len(spatial), groups)
     pixels = []
@@ -50,7 +52,7 @@ def einsum(x, w, bias, stride, padding, groups):
     x = _prepare(x, stride, padding)
     n, cin, *spatial = x.shape
     cout, cin_g = w.shape
-    xg = x.reshape(n, groups, cin_g, -1)  # (N, G, Cin/G, P)
+    xg = x.reshape(n, groups, cin_g, math.prod(spatial))  # (N, G, Cin/G, P)
     wg = w.reshape(groups, cout // groups, cin_g)  # (G, Cout/G, Cin/G)
     lib = __import__("torch") if _arrays.is_tensor(x) else np
     y = lib.einsum("ngcp,goc->ngop", xg, wg).reshape(n, cout, *spatial)
@@ -67,14 +69,15 @@ def gemm(x, w, bias, stride, padding, groups):
     n, cin, *spatial = x.shape
     cout, cin_g = w.shape
     cout_g = cout // groups
+    num_pixels = math.prod(spatial)
     if _arrays.channels_last_in_memory(x):
-        rows = _arrays.moveaxis(x, 1, -1).reshape(-1, groups, cin_g)  # (N*P, G, Cin/G)
+        rows = _arrays.moveaxis(x, 1, -1).reshape(n * num_pixels, groups, cin_g)  # (N*P, G, Cin/G)
         rows = _arrays.moveaxis(rows, 1, 0)  # (G, N*P, Cin/G)
         wt = _arrays.moveaxis(w.reshape(groups, cout_g, cin_g), 1, 2)  # (G, Cin/G, Cout/G)
         y = _arrays.moveaxis(rows @ wt, 0, 1)  # (N*P, G, Cout/G)
         y = _arrays.moveaxis(y.reshape(n, *spatial, cout), -1, 1)
     else:
-        xg = x.reshape(n, groups, cin_g, -1)  # (N, G, Cin/G, P)
+        xg = x.reshape(n, groups, cin_g, num_pixels)  # (N, G, Cin/G, P)
         wg = w.reshape(groups, cout_g, cin_g)  # (G, Cout/G, Cin/G)
         y = (wg @ xg).reshape(n, cout, *spatial)  # (G, Cout/G, Cin/G) @ (N, G, Cin/G, P)
     return _add_bias(y, bias)
@@ -111,7 +114,7 @@ def kron(x, w, bias, stride, padding, groups):
     x = _prepare(x, stride, padding)
     n, cin, *spatial = x.shape
     cout = w.shape[0]
-    num_pixels = int(np.prod(spatial))
+    num_pixels = math.prod(spatial)
     m = whole_image_matrix(w, num_pixels, groups)  # (Cout*P, Cin*P)
     y = (m @ x.reshape(n, cin * num_pixels).T).T  # each column is one image, flattened
     return _add_bias(np.asarray(y).reshape(n, cout, *spatial).astype(x.dtype, copy=False), bias)
