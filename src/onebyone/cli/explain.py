@@ -1,0 +1,96 @@
+"""`onebyone explain`: a layer's shapes, cost, matrix views and special cases, with numbers.
+
+Every option arrives as text and is parsed by onebyone.explanation.parse, so a bad value is a
+OneByOneError (one line, exit 2) and never a typer conversion error or a traceback.
+A `--block NAME` option would fit in `_explanations`: build the block, make a facts.Layer for
+each 1x1 conv in it, and return one Explanation per conv (from_layer); the output code already
+takes a list.
+"""
+from typing import List, Optional
+
+import typer
+from typer.core import TyperCommand
+
+from ..errors import OneByOneError
+from . import app
+
+
+class _OneLineErrors(TyperCommand):
+    """Usage errors (an unknown option, an extra argument) become the one-line OneByOneError."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as e:
+            # By name: typer may use click or its own vendored copy, with the same classes.
+            if not any(c.__name__ == "UsageError" for c in type(e).__mro__):
+                raise
+            raise OneByOneError(f"{e.format_message()} (see onebyone explain --help)") from None
+
+
+# ignore_unknown_options lets a shape such as -1x2x3 reach our parser (and its error message)
+# instead of being read as the short options -1, -x, ...
+@app.command(cls=_OneLineErrors, context_settings={"ignore_unknown_options": True})
+def explain(
+    shape: Optional[str] = typer.Argument(
+        None, help="Input as H x W x C, e.g. 28x28x192 (D x H x W x C with --dims 3)."),
+    input: Optional[str] = typer.Option(
+        None, "--input", help="Input as numbers in --layout order, e.g. 1,192,28,28."),
+    layout: Optional[str] = typer.Option(
+        None, help="Axis letters of the input: nchw (default for --input), nhwc, chw, hwc, ncdhw ..."),
+    filters: Optional[str] = typer.Option(None, help="Output channels (number of filters)."),
+    stride: str = typer.Option("1", help="Stride: one integer or one per axis (2 or 2,1)."),
+    padding: str = typer.Option("0", help="Zero padding: one integer or one per axis."),
+    groups: str = typer.Option("1", help="Groups: must divide the channels and the filters."),
+    kernel: str = typer.Option("1", help="Kernel size, e.g. 3 or 3x3, to compare a general conv."),
+    dims: str = typer.Option("2", help="Spatial axes: 1, 2 or 3 (Conv1d, Conv2d, Conv3d)."),
+    no_bias: bool = typer.Option(False, "--no-bias", help="The layer has no bias."),
+    example: bool = typer.Option(False, "--example", help="Add a worked numeric example."),
+    measure: bool = typer.Option(False, "--measure", help="Measure this machine's peaks (~1 s)."),
+    seed: str = typer.Option("0", help="Seed of the worked example."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (schema onebyone.explain/1)."),
+    html: Optional[str] = typer.Option(None, "--html", help="Write a self-contained HTML page."),
+):
+    """Explain a convolution layer: weights, params, FLOPs, matrix views, roofline, notes."""
+    from ..explanation import parse
+
+    if (shape is None) == (input is None):
+        raise OneByOneError(
+            "give the input once: a shape such as 28x28x192, or --input 1,192,28,28 --layout nchw; "
+            f"got {'both' if shape else 'neither'}"
+        )
+    if (shape or "").startswith("--"):
+        raise OneByOneError(f"no such option: {shape} (see onebyone explain --help)")
+    if filters is None:
+        raise OneByOneError("--filters is required: the number of output channels, e.g. --filters 32")
+    explanations = _explanations(
+        shape if shape is not None else input, layout=layout, filters=filters, stride=stride,
+        padding=padding, groups=groups, kernel=kernel, dims=dims, bias=not no_bias,
+        example=example, measure=measure, seed=parse.positive_int(seed, "--seed", minimum=0),
+    )
+    _emit(explanations, as_json, html)
+
+
+def _explanations(shape, **options) -> List:
+    from ..explanation import explain as explain_layer
+
+    return [explain_layer(shape, **options)]
+
+
+def _emit(explanations, as_json, html):
+    if html:
+        from ..explanation.html import write_html
+
+        write_html(explanations, html)
+    if as_json:
+        from ..explanation.as_json import to_json
+
+        for e in explanations:
+            typer.echo(to_json(e))
+    elif html:
+        typer.echo(f"wrote {html}")
+    else:
+        from ..explanation.text import render
+
+        for e in explanations:
+            render(e)

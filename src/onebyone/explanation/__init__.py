@@ -1,0 +1,74 @@
+"""The op, explained: `explain()` computes the facts of a layer; renderers format them.
+
+facts.py      the data (frozen dataclasses)          parse.py     shapes and options from text
+build.py      shapes, params, cost, matrix sizes      notes.py     the special cases
+roofline.py   bytes, intensity, peaks                 example.py   the worked example
+general.py    k x k convs as one (Toeplitz) matrix    text.py, as_json.py, html.py, svg.py: output
+"""
+from . import build, parse
+from .facts import Explanation
+from .notes import notes
+from .roofline import measure_peaks, roofline
+
+SCHEMA = "onebyone.explain/1"
+
+
+def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=1, kernel=1,
+            bias=True, example=False, measure=False, seed=0):
+    """Explain the convolution of an input `shape` by `filters` filters, with numbers.
+
+    ``shape`` is '28x28x192' (H x W x C, as people write it), '1,192,28,28' (N, C, H, W) or
+    a tuple of ints in that order; ``layout`` ('nhwc', 'chw', 'ncdhw', ...) says otherwise.
+    ``dims`` is the number of spatial axes (Conv1d/2d/3d). ``kernel``, ``stride`` and
+    ``padding`` take an int, one per axis, or text such as '3x3'. ``example=True`` adds a
+    worked example checked against torch; ``measure=True`` measures this machine's peaks
+    (about a second) instead of assuming them. Returns an Explanation: plain frozen data,
+    ``.as_dict()`` for JSON. Bad input raises OneByOneError.
+
+    >>> e = explain("28x28x192", filters=32)
+    >>> e.weights.pytorch_shape, e.weights.keras_shape, e.weights.params_with_bias
+    ((32, 192, 1, 1), (1, 1, 192, 32), 6176)
+    >>> e.matrix.channels_last.left, e.matrix.channels_last.right, e.matrix.channels_last.result
+    ((784, 192), (192, 32), (784, 32))
+    >>> e.cost.macs, e.whole_image.shape
+    (4816896, (25088, 150528))
+    >>> explain("28x28", filters=32)
+    Traceback (most recent call last):
+    onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) but layout 'hwc' needs 3; expected e.g. 28x28x192 (H x W x C)
+    """
+    dims = parse.positive_int(dims, "dims")
+    batch, cin, size = parse.layer_shape(shape, layout, dims)
+    layer = build.layer(
+        batch, cin, parse.positive_int(filters, "filters"), size,
+        kernel=parse.per_axis(kernel, "kernel", dims),
+        stride=parse.per_axis(stride, "stride", dims),
+        padding=parse.per_axis(padding, "padding", dims, minimum=0),
+        groups=parse.positive_int(groups, "groups"), bias=bias,
+    )
+    return from_layer(layer, example=example, measure=measure, seed=seed)
+
+
+def from_layer(layer, *, example=False, measure=False, seed=0):
+    """The Explanation of a checked facts.Layer (what explain() and a module walker build)."""
+    from ..errors import OneByOneError
+
+    if example and any(k != 1 for k in layer.kernel):
+        raise OneByOneError(
+            "the worked example is of a 1x1 conv; expected kernel 1 with example=True, got "
+            + "x".join(map(str, layer.kernel))
+        )
+    weights, cost = build.weights(layer), build.cost(layer)
+    worked = None
+    if example:
+        from .example import example as make_example
+
+        worked = make_example(layer, seed)
+    return Explanation(
+        schema=SCHEMA, layer=layer, weights=weights, cost=cost,
+        matrix=build.matrix_view(layer), whole_image=build.whole_image(layer),
+        roofline=roofline(layer, cost, measure_peaks() if measure else None),
+        notes=notes(layer, weights, cost), example=worked,
+    )
+
+
+__all__ = ["explain", "from_layer", "Explanation"]

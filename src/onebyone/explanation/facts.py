@@ -1,0 +1,155 @@
+"""The explanation as plain data: a tree of frozen dataclasses, computed once by build.py.
+
+Renderers (text, as_json, html) read these fields and format them; they compute nothing.
+Shapes are tuples of ints; sizes in bytes assume float32 (4 bytes), as stated in Roofline.
+`as_dict()` gives the JSON form documented in docs/explain.md.
+"""
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The convolution being explained, normalised: one int per spatial axis."""
+
+    dims: int  # 1, 2 or 3 spatial axes: Conv1d, Conv2d, Conv3d
+    batch: int
+    in_channels: int
+    out_channels: int
+    input_size: tuple  # spatial, e.g. (H, W)
+    kernel: tuple
+    stride: tuple
+    padding: tuple
+    groups: int
+    bias: bool
+    output_size: tuple  # spatial, after padding, kernel and stride
+    input_shape_nchw: tuple  # (N, C, *input_size), torch's order
+    output_shape_nchw: tuple
+
+
+@dataclass(frozen=True)
+class Weights:
+    pytorch_shape: tuple  # (O, I/groups, *kernel)
+    keras_shape: tuple  # (*kernel, I/groups, O)
+    filters: int  # O: one filter per output channel
+    filter_shape: tuple  # one filter in channels-last words: (*kernel, I/groups)
+    kernels: int  # O * I/groups kernels, each of kernel_shape
+    kernel_shape: tuple
+    slices_2d: Optional[int]  # 2-D kernel slices of kh x kw (None for a 1-D conv)
+    params_without_bias: int
+    bias_params: int  # Cout: what a bias adds, whether or not this layer has one
+    params_with_bias: int
+    params: int  # this layer's count: with bias if it has one
+
+
+@dataclass(frozen=True)
+class Cost:
+    output_elements: int
+    macs: int  # multiply-adds, bias excluded
+    flops: int  # 2 * macs, what torch.utils.flop_counter counts for a conv
+    bias_adds: int  # one add per output element when the layer has a bias
+
+
+@dataclass(frozen=True)
+class Product:
+    """`count` independent matrix products left @ right -> result."""
+
+    left: tuple
+    right: tuple
+    result: tuple
+    count: int
+    meaning: str
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    channels_last: Product  # (N*P, Cin*K) @ (Cin*K, Cout): pixels as rows
+    channels_first: Product  # (Cout, Cin*K) @ (Cin*K, P) per image: pixels as columns
+    im2col_shape: tuple  # the patch matrix a general conv builds, (N*P, Cin/groups*K) per group
+    im2col_elements: int
+    input_elements: int
+    im2col_is_identity: bool  # 1x1, stride 1, no padding: the patches are the pixels themselves
+
+
+@dataclass(frozen=True)
+class WholeImage:
+    """The layer as one matrix acting on a whole flattened image (one batch item)."""
+
+    structure: str  # "kron(W, I_P)" for a plain 1x1; blocked Toeplitz otherwise
+    shape: tuple  # (Cout * P_out, Cin * P_in)
+    entries: int
+    nonzeros: int  # with every weight non-zero
+    density: float
+    sparsity: float
+    block_shape: tuple  # each (out channel, in channel) block: (P_out, P_in)
+    block_grid: tuple  # a block is itself a grid of sub-blocks, one per (out row, in row) ...
+    sub_block_shape: tuple  # ... each mapping one input row to one output row: (W_out, W_in)
+    nonzero_sub_blocks: int  # per block: the (out row, in row) pairs some kernel row connects
+    dense_bytes: int  # float32, every entry stored
+    gemm_weight_bytes: int  # what a GEMM stores instead: the weight itself
+
+
+@dataclass(frozen=True)
+class Roofline:
+    dtype_bytes: int
+    bytes_moved: int  # input + weight + bias + output, each read or written once
+    intensity: float  # FLOPs per byte
+    peak_flops: float  # FLOP/s
+    peak_bandwidth: float  # bytes/s
+    peaks_source: str  # "measured: ..." or "assumed: ..."
+    balance: float  # peak_flops / peak_bandwidth: the intensity where the roofs meet
+    bound: str  # "memory" or "compute"
+    min_time_s: float  # max(flops / peak_flops, bytes / peak_bandwidth)
+
+
+@dataclass(frozen=True)
+class Note:
+    key: str  # stable id: cin_one, cin_eq_cout, reduction, expansion, stride, groups, ...
+    text: str
+
+
+@dataclass(frozen=True)
+class DotProduct:
+    """out[o] at one pixel = sum of w * x over the input channels of o's group, + bias."""
+
+    pixel: tuple
+    out_channel: int
+    terms: tuple  # ((w, x), ...) in channel order
+    bias: float
+    value: float
+
+
+@dataclass(frozen=True)
+class Example:
+    seed: int
+    in_channels: int
+    out_channels: int
+    groups: int
+    size: tuple  # spatial
+    x_hwc: tuple  # nested lists as tuples: x[pixel...][channel], channels-last to read by pixel
+    weight: tuple  # (O, I/groups) matrix
+    bias: tuple
+    dot_products: tuple  # DotProduct for every pixel and output channel
+    output_hwc: tuple  # from the written-out dot products
+    output_onebyone: tuple  # onebyone.conv1x1, method="loop"
+    output_torch: tuple  # torch's conv
+    max_abs_diff: float  # between the three
+    whole_image: tuple  # kron(W, I_P) as a dense nested tuple (small by construction)
+    whole_image_agrees: bool  # kron(W, I_P) @ flat(x) == flat(y)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    schema: str
+    layer: Layer
+    weights: Weights
+    cost: Cost
+    matrix: MatrixView
+    whole_image: WholeImage
+    roofline: Roofline
+    notes: tuple  # Note
+    example: Optional[Example]
+
+    def as_dict(self):
+        """The explanation as JSON-ready dicts, lists and numbers."""
+        return asdict(self)

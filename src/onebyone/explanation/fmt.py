@@ -1,0 +1,56 @@
+"""How numbers and shapes read, shared by the text and HTML renderers."""
+
+AXES = {1: "L", 2: "H x W", 3: "D x H x W"}
+
+
+def shape(t):
+    """(784, 192) -> '(784, 192)'; a 1-tuple keeps no trailing comma."""
+    return "(" + ", ".join(str(v) for v in t) + ")"
+
+
+def x(t):
+    """(28, 28, 192) -> '28x28x192'."""
+    return "x".join(str(v) for v in t)
+
+
+def count(n):
+    """Thousands separators, and a short form for big numbers: 4816896 -> '4,816,896 (4.82 M)'."""
+    for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M")):
+        if n >= size:
+            return f"{n:,} ({n / size:.3g} {unit})"
+    return f"{n:,}"
+
+
+def nbytes(n):
+    for size, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} B"
+
+
+def rate(v, unit):
+    return f"{v / 1e9:.3g} G{unit}/s"
+
+
+def product(p):
+    """'(784, 192) @ (192, 32) -> (784, 32)', with 'x count' when there are several."""
+    times = f"  x {p.count:,}" if p.count > 1 else ""
+    return f"{shape(p.left)} @ {shape(p.right)} -> {shape(p.result)}{times}"
+
+
+def dot(d):
+    """'2*1 + (-1)*3 + 0 = 5': one output value written out."""
+    terms = " + ".join(f"{_paren(w)}*{_paren(v)}" for w, v in d.terms)
+    bias = f" + {_paren(d.bias)}" if d.bias else ""
+    return f"{terms}{bias} = {d.value}"
+
+
+def _paren(v):
+    return f"({v})" if v < 0 else str(v)
+
+
+def layer_title(L):
+    kind = "1x1" if all(k == 1 for k in L.kernel) else x(L.kernel)
+    return (f"{kind} Conv{L.dims}d: {x(L.input_size + (L.in_channels,))} -> "
+            f"{L.out_channels} filters -> {x(L.output_size + (L.out_channels,))}"
+            f" ({AXES[L.dims]} x C, batch {L.batch})")

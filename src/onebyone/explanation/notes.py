@@ -1,0 +1,88 @@
+"""The special cases people ask about, as notes with this layer's own numbers in them."""
+from math import prod
+
+from .facts import Note
+
+
+def _x(sizes):
+    return "x".join(map(str, sizes))
+
+
+def notes(layer, weights, cost):
+    """Every note that applies to `layer`, most basic first."""
+    L = layer
+    cin, cout, g = L.in_channels, L.out_channels, L.groups
+    cin_g, cout_g = cin // g, cout // g
+    one_by_one = prod(L.kernel) == 1
+    hw_in, hw_out = _x(L.input_size), _x(L.output_size)
+    found = []
+    if one_by_one:
+        found.append(Note("channel_mixing", (
+            f"A 1x1 conv keeps the {hw_in} grid and mixes channels at each pixel: each of the "
+            f"{cout} filters is a 1x1x{cin_g} vector, dotted with the {cin_g} values of a pixel. "
+            f"Elementwise x * w (torch.mul of {hw_in}x{cin} by 1x1x{cin}) keeps {cin} channels; "
+            f"the conv is that product summed over the channels, once per filter, so "
+            f"{hw_in}x{cin} becomes {hw_out}x{cout}."
+        )))
+    if cin_g == 1 and one_by_one:
+        found.append(Note("cin_one", (
+            f"One input channel per filter: output channel o is w[o] * x + b[o], a scaled copy "
+            f"of its input channel. The {cout_g} outputs{' per group' if g > 1 else ''} span a "
+            f"rank-1 space at every pixel: the ({cout_g}, 1) weight has rank 1, so until a "
+            f"nonlinearity they carry nothing beyond the one input channel."
+        )))
+    if cin == cout:
+        found.append(Note("cin_eq_cout", (
+            f"Cin = Cout = {cin}: a full {cin_g}x{cout_g} mixing{' per group' if g > 1 else ''}, "
+            f"costing {cin_g * cout_g * prod(L.kernel):,} multiply-adds per pixel like any other "
+            f"layer of that size. It is the identity only if W = I; otherwise it is a change of "
+            f"basis of the channel space. With no nonlinearity between it and a neighbouring "
+            f"linear layer (conv, BatchNorm, Linear), the two fold into one: W2 @ W1."
+        )))
+    elif cout < cin:
+        found.append(Note("reduction", (
+            f"Reduction (bottleneck): {cin} -> {cout} channels, {cin / cout:.3g}x fewer. A "
+            f"following 3x3 conv to C channels then costs {cout}*9*C instead of {cin}*9*C "
+            f"multiply-adds per pixel; this is how Inception, ResNet bottlenecks and SqueezeNet's "
+            f"squeeze layers save compute."
+        )))
+    else:
+        found.append(Note("expansion", (
+            f"Expansion: {cin} -> {cout} channels, {cout / cin:.3g}x more, as in MobileNetV2's "
+            f"inverted residuals before the depthwise conv."
+        )))
+    if any(s > 1 for s in L.stride):
+        skipped = 1 - prod(L.output_size) / prod(n + 2 * p for n, p in zip(L.input_size, L.padding))
+        what = ("reads one pixel in every " + _x(L.stride) + " block and ignores the rest"
+                if one_by_one else "moves the kernel " + _x(L.stride) + " pixels at a time")
+        found.append(Note("stride", (
+            f"Stride {_x(L.stride)}: the conv {what}; output {hw_out} instead of the full grid"
+            + (f", so {skipped:.0%} of the input pixels are never read. It equals subsampling "
+               f"x[::s] first, then a stride-1 1x1 conv." if one_by_one else ".")
+        )))
+    if g > 1:
+        kind = " (depthwise: one filter per channel)" if g == cin else ""
+        found.append(Note("groups", (
+            f"groups={g}{kind}: {g} independent {cin_g} -> {cout_g} convs on slices of the "
+            f"channels; the weight is block-diagonal, so parameters and multiply-adds are "
+            f"1/{g} of an ungrouped {cin} -> {cout} layer ({weights.params_without_bias:,} "
+            f"weights, {cost.macs:,} MACs)."
+        )))
+    if any(L.padding) and one_by_one:
+        found.append(Note("padding", (
+            f"Padding {_x(L.padding)} on a 1x1 conv adds border pixels that see only zeros: "
+            f"the output there is just the bias."
+        )))
+    if not one_by_one:
+        found.append(Note("general_kernel", (
+            f"A {_x(L.kernel)} kernel reads a {_x(L.kernel)} neighbourhood per output pixel, so "
+            f"the matrix product first copies each neighbourhood into a row (im2col). With a 1x1 "
+            f"kernel, stride 1 and no padding, im2col is the identity: the pixels are the rows."
+        )))
+    if L.dims != 2:
+        name = {1: "Conv1d", 3: "Conv3d"}[L.dims]
+        found.append(Note("dims", (
+            f"{name}: {L.dims} spatial axes; each filter is {_x(weights.filter_shape)} "
+            f"(kernel, then input channels), {weights.kernels:,} kernels of {_x(L.kernel)} in all."
+        )))
+    return tuple(found)

@@ -1,0 +1,70 @@
+"""Bad input: one OneByOneError saying what was expected and what was given; the CLI exits 2."""
+import pytest
+
+import onebyone
+from onebyone.cli import main
+
+BAD = [  # (CLI arguments, words the one-line message must contain)
+    (["28x28", "--filters", "32"], ["'28x28' gives 2 size(s)", "needs 3", "28x28x192"]),
+    (["0x5x3", "--filters", "32"], ["integer >= 1", "'0'", "'0x5x3'"]),
+    (["-1x2x3", "--filters", "32"], ["integer >= 1", "'-1'", "'-1x2x3'"]),
+    (["abc", "--filters", "32"], ["'abc' gives 1 size(s)", "expected e.g. 28x28x192"]),
+    (["", "--filters", "32"], ["shape ''", "expected e.g. 28x28x192"]),
+    (["28x28x192", "--filters", "32", "--groups", "5"],
+     ["groups=5 must divide", "192", "32", "remainders 2 and 2"]),
+    (["4x4x3", "--filters", "8", "--kernel", "5"],
+     ["kernel 5x5 is larger than the input 4x4", "padded by 0x0", "--padding"]),
+    (["28x28x192", "--filters", "abc"], ["filters must be an integer >= 1", "'abc'"]),
+    (["28x28x192", "--filters", "0"], ["filters must be an integer >= 1", "0"]),
+    (["28x28x192", "--filters", "32", "--stride", "2,2,2"], ["stride", "2 of them", "'2,2,2'"]),
+    (["28x28x192", "--filters", "32", "--dims", "4"], ["dims must be 1, 2 or 3", "4"]),
+    (["28x28x192", "--filters", "32", "--dims", "x"], ["dims must be an integer", "'x'"]),
+    (["28x28x192", "--filters", "32", "--padding", "-1"], ["padding must be an integer >= 0"]),
+    (["--input", "1,192,28,28", "--layout", "nchx", "--filters", "32"], ["layout must name", "'nchx'"]),
+    (["--input", "1,2,5,3", "--layout", "nhwc", "--filters", "4", "--kernel", "3"],
+     ["kernel 3x3 is larger than the input 2x5"]),
+    (["28x28x192"], ["--filters is required"]),
+    ([ "--filters", "3"], ["give the input once", "neither"]),
+    (["4x4x3", "--input", "1,3,4,4", "--filters", "3"], ["give the input once", "both"]),
+    (["4x4x3", "--filters", "3", "--kernel", "3", "--example"], ["worked example is of a 1x1"]),
+    (["4x4x3", "--filters", "3", "--seed", "-4"], ["--seed must be an integer >= 0", "-4"]),
+]
+
+
+@pytest.mark.parametrize("argv, words", BAD, ids=lambda v: " ".join(v) if isinstance(v[0], str) else "")
+def test_cli_bad_input_one_line_exit_2(argv, words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["explain", *argv])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("onebyone: error: ")
+    for word in words:
+        assert word in lines[0]
+
+
+def test_api_raises_the_one_error_type():
+    with pytest.raises(onebyone.OneByOneError, match="expected e.g. 28x28x192"):
+        onebyone.explain("28x28", filters=32)
+    with pytest.raises(ValueError, match="groups=3 must divide"):  # OneByOneError is a ValueError
+        onebyone.explain((1, 4, 5, 5), filters=6, groups=3)
+    with pytest.raises(onebyone.OneByOneError, match=r"kernel 1x9 is larger than the input 5x5"):
+        onebyone.explain("5x5x2", filters=2, kernel=(1, 9))
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["4x4x3", "--filters", "3", "--filtrs", "3"], ["unexpected extra argument"]),
+    (["--filtrs", "3", "--filters", "3"], ["unexpected extra argument"]),
+    (["--frobnicate", "--filters", "3"], ["no such option: --frobnicate"]),
+    (["4x4x3", "--filters"], ["--filters", "requires an argument"]),
+])
+def test_cli_usage_errors_are_one_line_too(argv, words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["explain", *argv])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("onebyone: error: ")
+    for word in words:
+        assert word in lines[0]
