@@ -1,26 +1,12 @@
-"""conv1x1(): validate the call, view the input channels-first, run one formulation."""
-from dataclasses import dataclass
+"""conv1x1(): validate a call once, plan it once, then run the plan.
 
-import numpy as np
-
+A plan is a small function specialised to one call signature (kinds, shapes, strides, dtypes,
+devices, options, whether gradients are needed): validation and the dispatcher's choice cost
+~20 us of Python, as much as a small conv, so they run on the first call of a signature only.
+"""
 from . import _arrays
-from .errors import OneByOneError
+from ._validate import LAYOUTS, METHODS, Call, validate  # noqa: F401  (re-exported)
 from .formulations import FORMULATIONS
-
-LAYOUTS = ("channels_first", "channels_last")
-METHODS = ("auto",) + tuple(FORMULATIONS)
-
-
-@dataclass(frozen=True)
-class Call:
-    """A validated conv1x1 call: everything a formulation or the dispatcher needs to know."""
-
-    in_channels: int
-    out_channels: int
-    spatial: int  # 1, 2 or 3 spatial axes
-    stride: tuple
-    padding: tuple
-    groups: int
 
 
 def conv1x1(x, weight, bias=None, *, stride=1, padding=0, groups=1,
@@ -44,20 +30,78 @@ def conv1x1(x, weight, bias=None, *, stride=1, padding=0, groups=1,
     ...     for m in ("einsum", "gemm", "kron", "torch"))
     True
     """
-    call = validate(x, weight, bias, stride, padding, groups, layout, method)
-    if layout == "channels_last":
-        x = _arrays.moveaxis(x, -1, 1)
-    w = weight.reshape(call.out_channels, call.in_channels // call.groups)
-    if method == "auto":
-        from .dispatch import run
+    return plan(x, weight, bias, stride, padding, groups, layout, method)(x, weight, bias)
 
-        y = run(call, x, w, bias)
+
+_PLANS = {}
+
+
+def plan(x, weight, bias=None, stride=1, padding=0, groups=1, layout="channels_first", method="auto"):
+    """The function that computes conv1x1 for calls like this one: f(x, weight, bias) -> y."""
+    grad = _needs_grad(x, weight, bias)
+    compiling = _compiling(x)
+    try:
+        sig = (type(x), x.shape, _strides(x), x.dtype, getattr(x, "device", None), type(weight),
+               weight.shape, weight.dtype, getattr(weight, "device", None), type(bias),
+               None if bias is None else (bias.shape, bias.dtype, getattr(bias, "device", None)),
+               stride, padding, groups, layout, method, grad)
+        found = None if compiling else _PLANS.get(sig)
+    except (AttributeError, TypeError):  # not arrays, or an unhashable option: no memo
+        sig = found = None
+    if found is not None:
+        return found
+    call = validate(x, weight, bias, stride, padding, groups, layout, method)
+    x_cf = _arrays.moveaxis(x, -1, 1) if layout == "channels_last" else x
+    w = weight.reshape(call.out_channels, call.in_channels // call.groups)
+    new = _make_plan(call, x_cf, w, bias, layout, method, grad)
+    if sig is not None and not compiling:  # under torch.compile, the checks become guards
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[sig] = new
+    return new
+
+
+def _make_plan(call, x_cf, w, bias, layout, method, grad):
+    shape = (call.out_channels, call.in_channels // call.groups)
+    if method == "auto":
+        from .dispatch import runner
+
+        compute = runner(call, x_cf, grad, w, bias)
     else:
-        y = FORMULATIONS[method](x, w, bias, call.stride, call.padding, call.groups)
-        y = _keep_memory_format(x, y)
-    if layout == "channels_last":
-        y = _arrays.moveaxis(y, 1, -1)
-    return y
+        formulation = FORMULATIONS[method]
+
+        def compute(x, w, bias):
+            y = formulation(x, w, bias, call.stride, call.padding, call.groups)
+            return _keep_memory_format(x, y)
+
+    if layout == "channels_first":
+        return lambda x, weight, bias: compute(x, weight.reshape(shape), bias)
+
+    def channels_last(x, weight, bias):
+        y = compute(_arrays.moveaxis(x, -1, 1), weight.reshape(shape), bias)
+        return _arrays.moveaxis(y, 1, -1)
+    return channels_last
+
+
+def _strides(x):
+    return x.stride() if _arrays.is_tensor(x) else x.strides
+
+
+def _compiling(x):
+    if not _arrays.is_tensor(x):
+        return False
+    import torch
+
+    return torch.compiler.is_compiling()
+
+
+def _needs_grad(x, weight, bias):
+    if not _arrays.is_tensor(x):
+        return False
+    import torch
+
+    return torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
 
 
 def _keep_memory_format(x, y):
@@ -68,99 +112,3 @@ def _keep_memory_format(x, y):
 
     fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(y.ndim)
     return y if fmt is None else y.contiguous(memory_format=fmt)
-
-
-def validate(x, weight, bias, stride, padding, groups, layout="channels_first", method="auto"):
-    """Check a conv1x1 call and return its normalised Call, or raise OneByOneError."""
-    if layout not in LAYOUTS:
-        raise OneByOneError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
-    if method not in METHODS:
-        raise OneByOneError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    _check_arrays(x, weight, bias)
-    if x.ndim not in (3, 4, 5):
-        raise OneByOneError(
-            "x must have rank 3, 4 or 5 (batch, channels and 1-3 spatial axes); "
-            f"got rank {x.ndim} with shape {tuple(x.shape)}"
-        )
-    spatial = x.ndim - 2
-    cin = x.shape[-1] if layout == "channels_last" else x.shape[1]
-    groups = _positive_int(groups, "groups")
-    cout, cin_g = _weight_matrix_shape(weight, spatial)
-    if cin_g * groups != cin:
-        raise OneByOneError(
-            f"x has {cin} channels but weight {tuple(weight.shape)} with groups={groups} "
-            f"expects {cin_g * groups} input channels"
-        )
-    if cout % groups:
-        raise OneByOneError(
-            f"groups={groups} must divide the output channels; got {cout} output channels"
-        )
-    if bias is not None and tuple(bias.shape) != (cout,):
-        raise OneByOneError(f"bias must have shape ({cout},); got {tuple(bias.shape)}")
-    stride = _per_axis(stride, spatial, "stride", minimum=1)
-    padding = _padding(padding, spatial, stride)
-    return Call(cin, cout, spatial, stride, padding, groups)
-
-
-def _check_arrays(x, weight, bias):
-    kind = _arrays.kind_name(x)
-    if kind not in ("numpy.ndarray", "torch.Tensor"):
-        raise OneByOneError(f"x must be a NumPy array or a torch tensor; got {kind}")
-    for name, a in (("weight", weight), ("bias", bias)):
-        if a is None and name == "bias":
-            continue
-        if _arrays.kind_name(a) != kind:
-            raise OneByOneError(f"x is a {kind}, so {name} must be one too; got {_arrays.kind_name(a)}")
-        if a.dtype != x.dtype:
-            raise OneByOneError(f"{name} dtype must match x's dtype {x.dtype}; got {a.dtype}")
-        if kind == "torch.Tensor" and a.device != x.device:
-            raise OneByOneError(f"{name} must be on x's device {x.device}; got {a.device}")
-    floating = x.is_floating_point() if kind == "torch.Tensor" else np.issubdtype(x.dtype, np.floating)
-    if not floating:
-        raise OneByOneError(f"x must have a floating-point dtype; got {x.dtype}")
-
-
-def _weight_matrix_shape(weight, spatial):
-    shape = tuple(weight.shape)
-    if len(shape) not in (2, 2 + spatial):
-        raise OneByOneError(
-            f"weight must be (Cout, Cin/groups) or (Cout, Cin/groups{', 1' * spatial}) for an "
-            f"input with {spatial} spatial axes; got shape {shape}"
-        )
-    kernel = shape[2:]
-    if any(k != 1 for k in kernel):
-        size = "x".join(map(str, kernel))
-        raise OneByOneError(
-            f"weight {shape} has a {size} kernel: that is a {size} convolution, not 1x1; "
-            f"expected every kernel size to be 1"
-        )
-    return shape[0], shape[1]
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise OneByOneError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def _per_axis(value, spatial, name, minimum):
-    values = (value,) * spatial if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(values) != spatial or any(
-        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values
-    ):
-        raise OneByOneError(
-            f"{name} must be an integer >= {minimum} or a tuple of {spatial} of them; got {value!r}"
-        )
-    return tuple(int(v) for v in values)
-
-
-def _padding(padding, spatial, stride):
-    if padding == "valid":
-        return (0,) * spatial
-    if padding == "same":  # a 1x1 kernel needs no padding to keep the size, as in torch
-        if any(s != 1 for s in stride):
-            raise OneByOneError(f"padding='same' needs stride 1, as in torch; got stride {stride}")
-        return (0,) * spatial
-    if isinstance(padding, str):
-        raise OneByOneError(f"padding must be 'valid', 'same', or integers >= 0; got {padding!r}")
-    return _per_axis(padding, spatial, "padding", minimum=0)
