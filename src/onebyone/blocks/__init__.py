@@ -1,0 +1,29 @@
+"""Blocks built from 1x1 convolutions, as in the papers that made them famous.
+
+Every 1x1 conv in them is an onebyone Conv1x1 (k x k convs are nn.Conv2d); where torchvision has
+the same block, module names match so its state_dict loads as is. Each block lists its 1x1 convs
+and their roles in ``conv1x1_roles()``; ``describe`` measures them on an input size.
+
+>>> import torch
+>>> from onebyone.blocks import Fire, describe
+>>> Fire(96, 16, 64, 64)(torch.randn(1, 96, 8, 8)).shape
+torch.Size([1, 128, 8, 8])
+>>> [row.role for row in describe("inception", 28, 28, 192)]
+['mix', 'reduce', 'reduce', 'project']
+"""
+from ._describe import ConvRow, describe, describe_module
+from ._registry import BLOCKS, build
+from .attention import SelfAttention2d
+from .detection import DetectionHead
+from .fire import Fire
+from .inception import Inception
+from .mobilenet import DepthwiseSeparable, InvertedResidual
+from .nin import MlpConv
+from .resnet import Bottleneck
+from .se import SqueezeExcitation
+
+__all__ = [
+    "MlpConv", "Fire", "Inception", "Bottleneck", "InvertedResidual", "DepthwiseSeparable",
+    "SqueezeExcitation", "SelfAttention2d", "DetectionHead",
+    "BLOCKS", "build", "describe", "describe_module", "ConvRow",
+]

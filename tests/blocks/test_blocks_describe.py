@@ -1,0 +1,95 @@
+"""describe(): the 1x1 convs of a block, measured with hooks, as rows of plain data."""
+import dataclasses
+
+import pytest
+import torch
+
+from onebyone import OneByOneError
+from onebyone.blocks import (BLOCKS, Bottleneck, ConvRow, InvertedResidual, build, describe,
+                             describe_module)
+
+
+def test_inception_3a_rows():
+    rows = describe("inception", 28, 28, 192)  # the default widths are inception (3a)'s
+    assert [(r.path, r.role, r.in_channels, r.out_channels) for r in rows] == [
+        ("branch1.conv", "mix", 192, 64),
+        ("branch2.0.conv", "reduce", 192, 96),
+        ("branch3.0.conv", "reduce", 192, 16),
+        ("branch4.1.conv", "project", 192, 32),
+    ]
+    for r in rows:
+        assert r.kernel_size == (1, 1) and r.groups == 1 and r.stride == (1, 1)
+        assert r.output_size == (28, 28)
+        assert r.macs == 28 * 28 * r.in_channels * r.out_channels  # one dot product per output
+        assert r.params == r.in_channels * r.out_channels  # BatchNorm follows: no conv bias
+
+
+def test_rows_follow_the_input_size_and_stride():
+    # A strided 1x1 conv (the paper's ResNet) reads every other pixel: output 4x3 from 7x5.
+    rows = describe_module(Bottleneck(16, 8, stride=2, stride_in_1x1=True), (1, 16, 7, 5))
+    by_path = {r.path: r for r in rows}
+    assert by_path["conv1"].stride == (2, 2) and by_path["conv1"].output_size == (4, 3)
+    assert by_path["conv1"].macs == 4 * 3 * 16 * 8
+    assert by_path["downsample.0"].role == "project"
+
+
+def test_squeeze_excitation_convs_run_on_one_pixel():
+    rows = describe("squeeze_excitation", 56, 56, 64)
+    assert [(r.role, r.output_size, r.macs) for r in rows] == [
+        ("reduce", (1, 1), 64 * 4), ("expand", (1, 1), 4 * 64)]
+
+
+def test_all_convs_adds_the_spatial_ones():
+    rows = describe("inverted_residual", 14, 14, 16, all_convs=True)
+    assert [r.role for r in rows] == ["expand", "depthwise 3x3", "project"]
+    assert rows[1].groups == 96 and rows[1].macs == 14 * 14 * 96 * 9
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_every_block_describes_its_roles(name):
+    rows = describe(name, 9, 7, 24)
+    block = build(name, 24)
+    assert {r.path for r in rows} == set(block.conv1x1_roles())
+    assert all(r.role == block.conv1x1_roles()[r.path] for r in rows)
+    assert all(len(r.cells()) == len(ConvRow.HEADERS) for r in rows)
+
+
+def test_large_inputs_cost_nothing_on_the_meta_device():
+    # Self-attention on 224x224 would need a 50176^2 attention map; describe never builds it.
+    rows = describe("self_attention", 224, 224, 64)
+    assert [r.path for r in rows] == ["f", "g", "h"]
+    assert rows[0].macs == 224 * 224 * 64 * 8
+
+
+def test_describe_module_leaves_the_model_alone():
+    torch.manual_seed(0)
+    block = InvertedResidual(8, 8, 1, 6).train()
+    block(torch.randn(4, 8, 5, 5))  # give BatchNorm some statistics
+    before = {k: v.clone() for k, v in block.state_dict().items()}
+    describe_module(block, (1, 8, 5, 5))
+    assert block.training and all(m.training for m in block.modules())
+    assert all(torch.equal(before[k], v) for k, v in block.state_dict().items())
+    assert not any(m._forward_hooks for m in block.modules())
+
+
+def test_rows_are_plain_data():
+    row = describe("fire", 8, 8, 16)[0]
+    assert dataclasses.asdict(row)["path"] == "squeeze"
+    assert row.cells()[2] == "16 -> 2"
+
+
+def test_names_are_forgiving_but_unknown_names_are_errors():
+    assert [r.path for r in describe("Self-Attention", 4, 4, 16)] == ["f", "g", "h"]
+    with pytest.raises(OneByOneError, match=r"unknown block 'resnext'; expected one of mlpconv, "
+                                            r"fire, inception, bottleneck, .*detection_head"):
+        describe("resnext", 8, 8, 16)
+
+
+@pytest.mark.parametrize("args, message", [
+    ((0, 8, 16), "height must be a positive integer; got 0"),
+    ((8, 8.0, 16), "width must be a positive integer; got 8.0"),
+    ((8, 8, -1), "channels must be a positive integer; got -1"),
+])
+def test_bad_sizes(args, message):
+    with pytest.raises(OneByOneError, match=message):
+        describe("fire", *args)
