@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from onebyone import OneByOneError
-from onebyone.blocks import (BLOCKS, Bottleneck, ConvRow, InvertedResidual, build, describe,
-                             describe_module)
+from onebyone.blocks import (BLOCKS, ROLES, Bottleneck, ConvRow, InvertedResidual, build,
+                             describe, describe_module)
 
 
 def test_inception_3a_rows():
@@ -51,6 +51,7 @@ def test_every_block_describes_its_roles(name):
     block = build(name, 24)
     assert {r.path for r in rows} == set(block.conv1x1_roles())
     assert all(r.role == block.conv1x1_roles()[r.path] for r in rows)
+    assert all(r.role in ROLES for r in rows)  # every role has a meaning for the legend
     assert all(len(r.cells()) == len(ConvRow.HEADERS) for r in rows)
 
 
@@ -93,3 +94,8 @@ def test_names_are_forgiving_but_unknown_names_are_errors():
 def test_bad_sizes(args, message):
     with pytest.raises(OneByOneError, match=message):
         describe("fire", *args)
+
+
+def test_describe_module_uses_the_module_dtype():
+    rows = describe_module(Bottleneck(16, 4).double(), (1, 16, 5, 5))
+    assert [r.path for r in rows] == ["conv1", "conv3"]

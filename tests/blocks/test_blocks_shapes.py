@@ -1,6 +1,7 @@
 """Every block: output shapes on awkward sizes, Conv1x1 for every 1x1 conv, gradients, errors."""
 import pytest
 import torch
+import torch.fx
 from torch import nn
 
 from onebyone import OneByOneError
@@ -105,3 +106,25 @@ def test_bad_arguments_say_what_was_expected_and_given(make, message):
     with pytest.raises(OneByOneError) as info:
         make()
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_channels_last_input_gives_the_same_output(name):
+    torch.manual_seed(0)
+    block = BLOCKS[name](16).eval()
+    x = torch.randn(2, 16, 7, 5)
+    with torch.no_grad():
+        expected, got = block(x), block(x.to(memory_format=torch.channels_last))
+    # float32: a channels_last input may take another kernel, which sums in another order.
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_every_block_traces_with_torch_fx(name):
+    # inspect and optimize work on fx graphs, so every block must trace, with the same output.
+    torch.manual_seed(0)
+    block = BLOCKS[name](16).eval()
+    traced = torch.fx.symbolic_trace(block)
+    x = torch.randn(1, 16, 6, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(traced(x), block(x))

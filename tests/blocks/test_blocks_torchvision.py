@@ -73,3 +73,32 @@ def test_our_weights_load_into_torchvision_too():
     with torch.no_grad():
         # float32 tolerance: the two sides may use different conv algorithms.
         torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-5)
+
+
+# The same blocks taken out of torchvision's whole networks (random init, nothing downloaded),
+# with the configuration each has there.
+def _in_model(name, pick, **kwargs):
+    import torchvision.models
+
+    return lambda: pick(getattr(torchvision.models, name)(weights=None, **kwargs))
+
+
+IN_MODELS = [
+    (_in_model("squeezenet1_0", lambda net: net.features[3]), lambda: Fire(96, 16, 64, 64), 96),
+    (_in_model("googlenet", lambda net: net.inception3a, init_weights=False, aux_logits=False),
+     lambda: Inception(192, 64, 96, 128, 16, 32, 32, large_kernel_size=3), 192),
+    (_in_model("resnet50", lambda net: net.layer2[0]), lambda: Bottleneck(256, 128, stride=2), 256),
+    (_in_model("mobilenet_v2", lambda net: net.features[4]),
+     lambda: InvertedResidual(24, 32, 2, 6), 24),
+]
+
+
+@pytest.mark.parametrize("pick_tv, make_ours, channels", IN_MODELS)
+def test_blocks_inside_torchvision_models(pick_tv, make_ours, channels):
+    torch.manual_seed(0)
+    theirs = _randomize(pick_tv()).double().eval()
+    ours = make_ours().double().eval()
+    ours.load_state_dict(theirs.state_dict())  # strict: every key matches, none left over
+    x = torch.randn(1, channels, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x))

@@ -11,7 +11,7 @@ torch.Size([1, 128, 8, 8])
 >>> [row.role for row in describe("inception", 28, 28, 192)]
 ['mix', 'reduce', 'reduce', 'project']
 """
-from ._describe import ConvRow, describe, describe_module
+from ._describe import ROLES, ConvRow, describe, describe_module
 from ._registry import BLOCKS, build
 from .attention import SelfAttention2d
 from .detection import DetectionHead
@@ -25,5 +25,5 @@ from .se import SqueezeExcitation
 __all__ = [
     "MlpConv", "Fire", "Inception", "Bottleneck", "InvertedResidual", "DepthwiseSeparable",
     "SqueezeExcitation", "SelfAttention2d", "DetectionHead",
-    "BLOCKS", "build", "describe", "describe_module", "ConvRow",
+    "BLOCKS", "build", "describe", "describe_module", "ConvRow", "ROLES",
 ]

@@ -11,6 +11,19 @@ from ..nn import Conv1x1
 
 _CONV_TYPES = (Conv1x1, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
+# What each role of a 1x1 conv means, for a legend under a table of rows.
+ROLES = {
+    "reduce": "fewer channels out than in, so the conv after it (or the MLP) is cheap",
+    "expand": "more channels out than in: back to the block's width, or a wider space to work in",
+    "mix": "a per-pixel linear layer across channels, followed by a nonlinearity",
+    "project": "a linear map to the width the block must output (no activation), or a shortcut",
+    "attention key": "f(x): what each position offers to be matched against",
+    "attention query": "g(x): what each position looks for",
+    "attention value": "h(x): what each position passes on once attended to",
+    "predict: scores": "per-anchor class logits at every position",
+    "predict: boxes": "per-anchor box offsets (dx, dy, dw, dh) at every position",
+}
+
 
 @dataclass(frozen=True)
 class ConvRow:
@@ -56,12 +69,13 @@ def describe_module(module, input_shape, all_convs=False):
         if isinstance(sub, _CONV_TYPES) and (all_convs or _is_1x1(sub)):
             handles.append(sub.register_forward_hook(_recorder(path, roles, rows)))
     flags = [(m, m.training) for m in module.modules()]
+    # The input lives where the weights live and has their dtype (conv1x1 insists on a match).
     param = next(module.parameters(), None)
-    device = param.device if param is not None else None
+    like = {} if param is None else {"device": param.device, "dtype": param.dtype}
     try:
         module.eval()
         with torch.no_grad():
-            module(torch.zeros(input_shape, device=device))
+            module(torch.zeros(input_shape, **like))
     finally:
         for handle in handles:
             handle.remove()
