@@ -54,3 +54,20 @@ def layer_title(L):
     return (f"{kind} Conv{L.dims}d: {x(L.input_size + (L.in_channels,))} -> "
             f"{L.out_channels} filters -> {x(L.output_size + (L.out_channels,))}"
             f" ({AXES[L.dims]} x C, batch {L.batch})")
+
+
+def at(nested, index):
+    """nested[i][j]... for index (i, j, ...)."""
+    for i in index:
+        nested = nested[i]
+    return nested
+
+
+def lists(t):
+    """Nested tuples as Python lists, whole floats without '.0': ((1.0, -2.0),) -> '[[1, -2]]'."""
+    def plain(v):
+        if isinstance(v, tuple):
+            return [plain(u) for u in v]
+        return int(v) if isinstance(v, float) and v.is_integer() else v
+
+    return str(plain(t))

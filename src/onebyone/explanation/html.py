@@ -1,0 +1,74 @@
+"""The HTML rendering: one self-contained page (inline CSS and SVG, no script, no network)."""
+from html import escape
+
+from . import fmt, rows, svg
+
+STYLE = """
+body { font-family: sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px; color: #222; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
+table { border-collapse: collapse; margin: 8px 0; }
+td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }
+td:first-child { color: #075; white-space: nowrap; }
+.drawings { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-end; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
+"""
+
+
+def to_html(explanations):
+    """One page explaining each layer in `explanations` (a list of Explanation).
+
+    >>> import onebyone
+    >>> page = to_html([onebyone.explain("28x28x192", filters=32)])
+    >>> "<svg" in page and "(784, 192)" in page and "http://" not in page.replace(svg.XMLNS, "")
+    True
+    """
+    body = "".join(_layer(e) for e in explanations)
+    title = escape(fmt.layer_title(explanations[0].layer))
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{STYLE}</style></head><body>{body}</body></html>\n")
+
+
+def write_html(explanations, path):
+    """Write to_html(explanations) to `path`."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(to_html(explanations))
+
+
+def _layer(e):
+    L, m = e.layer, e.matrix
+    parts = [f"<h1>{escape(fmt.layer_title(L))}</h1><p>{escape(rows.header(L))}</p>",
+             '<div class="drawings">',
+             svg.tensor(L.input_size, L.in_channels, "input"),
+             svg.filters(e.weights.filters, e.weights.filter_shape),
+             svg.tensor(L.output_size, L.out_channels, "output", fill=svg.OUTPUT),
+             "</div>"]
+    for title, pairs in rows.sections(e):
+        parts.append(f"<h2>{escape(title)}</h2>")
+        if title.startswith("The matrix product"):
+            parts.append('<div class="drawings">')
+            depth = "Cin" if m.im2col_is_identity else "Cin*K"
+            per = "/groups" if L.groups > 1 else ""
+            pixels = {1: "L", 2: "H*W", 3: "D*H*W"}[L.dims]
+            parts.append(svg.product(m.channels_last, (f"N*{pixels}", depth + per),
+                                     ("", "Cout" + per), "channels-last: pixels as rows"))
+            parts.append(svg.product(m.channels_first, ("Cout" + per, depth + per),
+                                     ("", pixels), "channels-first: pixels as columns",
+                                     weight_first=True))
+            parts.append("</div>")
+        parts.append(_table(pairs))
+    if e.notes:
+        items = "".join(f"<li>{escape(n.text)}</li>" for n in e.notes)
+        parts.append(f"<h2>Notes</h2><ul>{items}</ul>")
+    if e.example is not None:
+        first, *rest = rows.example_lines(e.example)
+        parts.append(f"<h2>{escape(first)}</h2>")
+        parts.append(svg.pattern(e.example.whole_image))
+        parts.append("<p>Each block is one weight times the identity: output pixel p reads only "
+                     "input pixel p.</p>")
+        parts.append(f"<pre>{escape(chr(10).join(rest))}</pre>")
+    return f"<section>{''.join(parts)}</section>"
+
+
+def _table(pairs):
+    cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in pairs)
+    return f"<table>{cells}</table>"

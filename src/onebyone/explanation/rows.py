@@ -1,0 +1,119 @@
+"""The explanation's tables as (title, [(label, value), ...]) in plain words, for any renderer.
+
+Text and HTML lay these out differently; the words and numbers are the same in both.
+"""
+from . import fmt
+
+
+def sections(e):
+    """Every table of the explanation, in reading order."""
+    return [weights(e), cost(e), matrix(e), whole_image(e), roofline(e)]
+
+
+def header(L):
+    return (f"stride {fmt.x(L.stride)}, padding {fmt.x(L.padding)}, groups {L.groups}, "
+            f"bias {'yes' if L.bias else 'no'}; torch shapes {fmt.shape(L.input_shape_nchw)} -> "
+            f"{fmt.shape(L.output_shape_nchw)}")
+
+
+def weights(e):
+    w, L = e.weights, e.layer
+    k = {1: "k", 2: "kh, kw", 3: "kd, kh, kw"}[L.dims]
+    rows = [
+        (f"PyTorch (O, I/groups, {k})", fmt.shape(w.pytorch_shape)),
+        (f"Keras ({k}, I/groups, O)", fmt.shape(w.keras_shape)),
+        ("filters", f"{w.filters:,}, each {fmt.x(w.filter_shape)} ({k}, channels)"),
+        ("kernels", f"{w.kernels:,} of {fmt.x(w.kernel_shape)} (filters x input channels/groups)"),
+    ]
+    if L.dims == 3:
+        rows.append(("2-D kernel slices", f"{w.slices_2d:,} of {fmt.x(w.kernel_shape[-2:])}"))
+    rows.append(("parameters", f"{w.params_without_bias:,} without bias, {w.params_with_bias:,} "
+                               f"with bias (this layer: {w.params:,})"))
+    return "Weights", rows
+
+
+def cost(e):
+    c = e.cost
+    rows = [
+        ("multiply-adds (MACs)", fmt.count(c.macs)),
+        ("FLOPs", f"{fmt.count(c.flops)} = 2 x MACs, as torch.utils.flop_counter counts"),
+    ]
+    if c.bias_adds:
+        rows.append(("bias adds", f"{fmt.count(c.bias_adds)} more, one per output value"))
+    return "Compute (whole batch)", rows
+
+
+def matrix(e):
+    m = e.matrix
+    rows = [
+        ("channels-last", f"{fmt.product(m.channels_last)}: {m.channels_last.meaning}"),
+        ("channels-first", f"{fmt.product(m.channels_first)}: {m.channels_first.meaning}"),
+    ]
+    if m.im2col_is_identity:
+        rows.append(("im2col", f"the identity: the {fmt.shape(m.im2col_shape)} left matrix is the "
+                               "input itself, reshaped, no copy"))
+    else:
+        rows.append(("im2col", f"{fmt.shape(m.im2col_shape)} patch matrix, "
+                               f"{fmt.count(m.im2col_elements)} values built from "
+                               f"{fmt.count(m.input_elements)} input values "
+                               f"({m.im2col_elements / m.input_elements:.3g}x)"))
+    return "The matrix product (GEMM) it is", rows
+
+
+def whole_image(e):
+    w = e.whole_image
+    rows = [
+        ("structure", w.structure),
+        ("shape", f"{fmt.shape(w.shape)} = (Cout*P_out, Cin*P_in), blocks of {fmt.shape(w.block_shape)}"),
+    ]
+    if e.layer.dims > 1:
+        rows.append(("one block", f"a {fmt.x(w.block_grid)} grid of {fmt.shape(w.sub_block_shape)} "
+                                  f"sub-blocks (output row x input row), {w.nonzero_sub_blocks:,} "
+                                  "of them non-zero"))
+    rows += [
+        ("entries", fmt.count(w.entries)),
+        ("non-zeros", f"{fmt.count(w.nonzeros)}; sparsity {w.sparsity:.6%}"),
+        ("why a GEMM instead", f"stored dense it is {fmt.nbytes(w.dense_bytes)} of float32; the "
+                               f"GEMM keeps only the weight, {fmt.nbytes(w.gemm_weight_bytes)}"),
+    ]
+    return "The whole-image matrix (one image, flattened)", rows
+
+
+def roofline(e):
+    r = e.roofline
+    side = "below" if r.bound == "memory" else "above"
+    return "Memory or compute bound (float32)", [
+        ("bytes moved", f"{fmt.nbytes(r.bytes_moved)} (input, weight, bias, output once each)"),
+        ("arithmetic intensity", f"{r.intensity:.3g} FLOPs/byte"),
+        ("peaks", f"{fmt.rate(r.peak_flops, 'FLOP')}, {fmt.rate(r.peak_bandwidth, 'B')}; "
+                  f"balance {r.balance:.3g} FLOPs/byte"),
+        ("source of peaks", r.peaks_source),
+        ("verdict", f"{r.bound}-bound: intensity {side} the balance; at least "
+                    f"{r.min_time_s * 1e6:.3g} us"),
+    ]
+
+
+def example_lines(ex):
+    """The worked example as lines of text: weights, each pixel's dot products, the outputs."""
+    lines = [
+        f"Worked example (seed {ex.seed}): {fmt.x(ex.size)} pixels, {ex.in_channels} -> "
+        f"{ex.out_channels} channels, groups {ex.groups}",
+        f"weight (O, I/groups) = {fmt.lists(ex.weight)}, bias = {fmt.lists(ex.bias)}",
+    ]
+    for d in ex.dot_products:
+        if d.out_channel == 0:
+            lines.append(f"pixel {fmt.shape(d.pixel)}: x = {fmt.lists(fmt.at(ex.x_hwc, d.pixel))}")
+        lines.append(f"  out[{d.out_channel}] = {fmt.dot(d)}")
+    m = ex.whole_image
+    lines.append(f"the whole-image matrix kron(W, I_P), ({len(m)}, {len(m[0])}), times the "
+                 "flattened image (channel by channel):")
+    lines += ["  " + " ".join(f"{v:3d}" for v in row) for row in m]
+    agree = "agree exactly" if ex.max_abs_diff == 0 else f"differ by up to {ex.max_abs_diff:.3g}"
+    lines += [
+        f"output by hand (pixel by pixel, channels last): {fmt.lists(ex.output_hwc)}",
+        f"onebyone.conv1x1:                               {fmt.lists(ex.output_onebyone)}",
+        f"torch conv:                                     {fmt.lists(ex.output_torch)}",
+        f"The three {agree}; kron(W, I_P) @ flat(x) + bias "
+        f"{'gives the same' if ex.whole_image_agrees else 'DISAGREES'}.",
+    ]
+    return lines

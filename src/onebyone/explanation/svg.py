@@ -1,0 +1,129 @@
+"""SVG drawings for the HTML page: the input tensor, the filters, the matrix product's blocks.
+
+Lengths grow with the logarithm of a size, so a 784-row matrix and a 32-column one are both
+visible; every drawing is labelled with the real numbers, which are what a reader checks.
+"""
+from html import escape
+from math import log2
+
+from . import fmt
+
+INK, INPUT, WEIGHT, OUTPUT = "#222", "#9ecae1", "#fdae6b", "#a1d99b"
+XMLNS = "http://www.w3.org/2000/svg"  # a namespace name, never fetched
+
+
+def _len(n, lo=14, hi=170):
+    """Drawn length for a size n: logarithmic, clamped, so big and small sizes both show."""
+    return max(lo, min(hi, 8 + 15 * log2(max(n, 1))))
+
+
+def _text(x, y, s, size=12, anchor="middle", cls="label"):
+    return (f'<text class="{cls}" x="{x:.1f}" y="{y:.1f}" font-size="{size}" '
+            f'text-anchor="{anchor}" fill="{INK}">{escape(str(s))}</text>')
+
+
+def _poly(points, fill):
+    p = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    return f'<polygon points="{p}" fill="{fill}" stroke="{INK}" stroke-width="1"/>'
+
+
+def _svg(width, height, body, title):
+    return (f'<svg xmlns="{XMLNS}" width="{width:.0f}" height="{height:.0f}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img"><title>{escape(title)}</title>'
+            + "".join(body) + "</svg>")
+
+
+def _box(x0, y0, w, h, d, fill, rows=0, cols=0):
+    """An isometric box: front face w x h at (x0, y0 + d), receding d up and to the right."""
+    top = [(x0, y0 + d), (x0 + d, y0), (x0 + w + d, y0), (x0 + w, y0 + d)]
+    side = [(x0 + w, y0 + d), (x0 + w + d, y0), (x0 + w + d, y0 + h), (x0 + w, y0 + d + h)]
+    front = [(x0, y0 + d), (x0 + w, y0 + d), (x0 + w, y0 + d + h), (x0, y0 + d + h)]
+    parts = [_poly(top, fill), _poly(side, fill), _poly(front, fill)]
+    for i in range(1, rows):  # a few grid lines say "pixels" without drawing all 784
+        y = y0 + d + h * i / rows
+        parts.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#555" stroke-width="0.4"/>')
+    for i in range(1, cols):
+        x = x0 + w * i / cols
+        parts.append(f'<line x1="{x:.1f}" y1="{y0 + d}" x2="{x:.1f}" y2="{y0 + d + h}" stroke="#555" stroke-width="0.4"/>')
+    return parts
+
+
+def tensor(spatial, channels, name, fill=INPUT):
+    """A channels-last tensor as a box: the last two spatial axes in front, channels in depth."""
+    grid = (1,) + tuple(spatial) if len(spatial) == 1 else tuple(spatial[-2:])
+    h, w, d = _len(grid[0]), _len(grid[1]), _len(channels, lo=6, hi=90) * 0.6
+    body = _box(20, 20, w, h, d, fill, rows=min(grid[0], 8), cols=min(grid[1], 8))
+    axes = {1: "L", 2: "H x W", 3: "D x H x W"}[len(spatial)]
+    body += [
+        _text(20 + w / 2, 20 + d + h + 16, f"{fmt.x(spatial)} ({axes})"),
+        _text(20 + w + d + 6, 20 + d / 2 + 6, f"C = {channels}", anchor="start"),
+        _text(20 + (w + d) / 2, 12 + d + h + 42, f"{name}: {fmt.x(tuple(spatial) + (channels,))}",
+              size=13, cls="title"),
+    ]
+    return _svg(max(w + d + 110, 200), h + d + 70, body, f"{name} tensor")
+
+
+def filters(count, filter_shape, shown=6):
+    """The filters as thin boxes, 1 x 1 x C each for a 1x1 conv; the first few, then '...'."""
+    k, depth = filter_shape[:-1], filter_shape[-1]
+    kw = _len(k[-1], lo=10, hi=40) if k[-1] > 1 else 10
+    kh = _len(k[-2], lo=10, hi=40) if len(k) > 1 and k[-2] > 1 else 10
+    d = _len(depth, lo=6, hi=60) * 0.6
+    body, x = [], 20
+    for i in range(min(count, shown)):
+        body += _box(x, 24, kw, kh, d, "#fdd0a2" if i % 2 else WEIGHT)
+        body.append(_text(x + kw / 2, 24 + d + kh + 14, f"#{i + 1}", size=10))
+        x += kw + d + 14
+    if count > shown:
+        body.append(_text(x + 10, 24 + d + kh / 2, f"... #{count}", anchor="start"))
+        x += 60
+    body.append(_text(20, 14, f"{count} filters, each {fmt.x(filter_shape)}", anchor="start",
+                      size=13, cls="title"))
+    return _svg(max(x + 20, 260), 24 + d + kh + 30, body, "filters")
+
+
+def product(p, left_axes, right_axes, title, weight_first=False):
+    """left @ right -> result as three rectangles sized by their shapes and labelled with them.
+
+    Colours say what each block holds: input blue, weight orange, output green.
+    """
+    (m, k), (_, n) = p.left, p.right
+    hm, wk, wn = _len(m), _len(k), _len(n)
+    y0, x0 = 40, 80
+    body = [_text(10, 18, title, anchor="start", size=13, cls="title")]
+    first, second = (WEIGHT, INPUT) if weight_first else (INPUT, WEIGHT)
+    blocks = [(p.left, wk, hm, first), (p.right, wn, wk, second), (p.result, wn, hm, OUTPUT)]
+    x = x0
+    for i, (shape, w, h, fill) in enumerate(blocks):
+        body.append(f'<rect x="{x:.1f}" y="{y0}" width="{w:.1f}" height="{h:.1f}" '
+                    f'fill="{fill}" stroke="{INK}"/>')
+        body.append(_text(x + w / 2, y0 + h + 16, fmt.shape(shape), cls="shape"))
+        if i < 2:
+            body.append(_text(x + w + 17, y0 + min(h, hm) / 2 + 5, "@" if i == 0 else "=", size=18))
+        x += w + 34
+    body += [  # each axis says what it counts and how many
+        _text(x0 - 6, y0 + hm / 2, left_axes[0], anchor="end", size=11),
+        _text(x0 - 6, y0 + hm / 2 + 14, f"= {m:,}", anchor="end", size=11),
+        _text(x0 + wk / 2, y0 - 6, f"{left_axes[1]} = {k:,}", size=11),
+        _text(x0 + wk + 34 + wn / 2, y0 - 6, f"{right_axes[1]} = {n:,}", size=11),
+    ]
+    if p.count > 1:
+        body.append(_text(x, y0 + 12, f"x {p.count:,}", anchor="start"))
+        x += 50
+    return _svg(x + 20, y0 + max(hm, wk) + 30, body, title)
+
+
+def pattern(matrix, cell=14):
+    """A small matrix as cells, non-zeros coloured and written out: the kron(W, I_P) picture."""
+    rows, cols = len(matrix), len(matrix[0])
+    body = []
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            fill = WEIGHT if v else "#f4f4f4"
+            body.append(f'<rect x="{20 + j * cell}" y="{30 + i * cell}" width="{cell}" '
+                        f'height="{cell}" fill="{fill}" stroke="#ccc" stroke-width="0.5"/>')
+            if v:
+                body.append(_text(20 + j * cell + cell / 2, 30 + i * cell + cell - 3, v, size=9))
+    body.append(_text(20, 20, f"({rows}, {cols}) whole-image matrix", anchor="start", size=12,
+                      cls="title"))
+    return _svg(40 + cols * cell, 40 + rows * cell, body, "whole-image matrix")

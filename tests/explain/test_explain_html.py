@@ -1,0 +1,69 @@
+"""The HTML page is self-contained and renders in headless Chromium, drawings and labels."""
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import onebyone
+from onebyone.explanation.html import to_html, write_html
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars"]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    e = onebyone.explain("28x28x192", filters=32, example=True)
+    path = tmp_path_factory.mktemp("html") / "explain.html"
+    write_html([e], path)
+    return e, path
+
+
+def _chromium(chromium, tmp_path, *args):
+    argv = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_page_is_self_contained(page):
+    text = page[1].read_text()
+    assert "<script" not in text and "<link" not in text and "@import" not in text
+    assert re.findall(r"(?:src|href)=", text) == []
+    assert set(re.findall(r"https?://[^\s\"')]+", text)) == {"http://www.w3.org/2000/svg"}
+
+
+def test_labels_render_in_chromium(page, chromium, tmp_path):
+    e, path = page
+    dom = _chromium(chromium, tmp_path, "--dump-dom", path.as_uri())
+    svg_text = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", dom))
+    p = e.matrix.channels_last
+    for label in ["(784, 192)", "(192, 32)", "(784, 32)", "(32, 784)", "C = 192", "C = 32",
+                  "32 filters, each 1x1x192", "input: 28x28x192", "output: 28x28x32",
+                  "(8, 12) whole-image matrix"]:
+        assert label in svg_text, label
+    assert f"{p.left} @ {p.right} -&gt; {p.result}" in dom  # the table row, HTML-escaped
+    assert dom.count("<svg") == 6  # input, filters, output, two products, the example's matrix
+    assert "The three agree exactly" in dom
+
+
+def test_screenshot_is_a_drawing(page, chromium, tmp_path):
+    import matplotlib.image
+
+    png = tmp_path / "shot.png"
+    _chromium(chromium, tmp_path, f"--screenshot={png}", "--window-size=1000,1400", page[1].as_uri())
+    image = matplotlib.image.imread(png)[..., :3]  # floats in [0, 1]
+    assert image.shape[:2] == (1400, 1000)
+    assert image.std() > 0.05  # not a blank page
+    colours = {tuple(c) for c in np.round(image.reshape(-1, 3) * 255).astype(int)[::7]}
+    for hex_colour in ("#9ecae1", "#fdae6b", "#a1d99b"):  # input, weight and output fills drew
+        rgb = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+        assert rgb in colours, hex_colour
+
+
+def test_several_layers_make_one_page():
+    layers = [onebyone.explain("14x14x64", filters=16), onebyone.explain("14x14x16", filters=64)]
+    page = to_html(layers)
+    assert page.count("<section>") == 2 and page.count("<html") == 1
