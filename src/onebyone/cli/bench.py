@@ -1,4 +1,6 @@
 """`onebyone bench ops|models`: the benchmarks, runnable from an installed package."""
+from typing import List, Optional
+
 import typer
 
 from . import app
@@ -6,3 +8,17 @@ from . import app
 bench_app = typer.Typer(help="Benchmarks: interleaved runs, medians, ratios; CSV, PNG and markdown.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("ops")
+def bench_ops(
+    out: str = typer.Option("bench-out", "--out", "-o", help="Directory for ops.csv, ops.png, ops.md."),
+    model: Optional[List[str]] = typer.Option(None, "--model", help="Limit the suite to these models (repeatable)."),
+    batch: Optional[List[int]] = typer.Option(None, "--batch", help="Batch sizes (repeatable); default 1 and 8."),
+    budget: float = typer.Option(0.15, help="Seconds of interleaved rounds per configuration."),
+    limit: Optional[int] = typer.Option(None, help="Only the first N shapes (a quick look)."),
+):
+    """conv1x1 auto vs F.conv2d, its candidates and SGEMM, on every 1x1 conv shape of six models."""
+    from ..bench import cli_ops, shapes
+
+    cli_ops.main(out, tuple(model or shapes.SUITE_MODELS), tuple(batch or (1, 8)), budget, limit)

@@ -1,0 +1,1 @@
+"""Benchmarks behind `onebyone bench` and the scripts in benchmarks/."""

@@ -1,0 +1,53 @@
+"""Running the ops benchmark end to end: shapes, progress bar, table, files."""
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ..errors import OneByOneError
+from . import ops, report, shapes
+
+
+def main(out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget_s=0.15,
+         limit=None, console=None, command=None):
+    """Run the benchmark and write ops.csv, ops.png and ops.md into out_dir; return the rows."""
+    console = console or Console()
+    unknown = sorted(set(models) - set(shapes.SUITE_MODELS))
+    if unknown:
+        raise OneByOneError(f"models must be among {', '.join(shapes.SUITE_MODELS)}; got {', '.join(unknown)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    with console.status("tracing models for their 1x1 conv shapes"):
+        suite = shapes.suite(models)[:limit]
+    console.print(f"{len(suite)} distinct 1x1 conv shapes from {', '.join(models)}")
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("benchmarking", total=None)
+
+        def progress(i, total, label):
+            bar.update(task, total=total, completed=i, description=label)
+        rows = ops.run(suite, batches=batches, budget_s=budget_s, progress=progress)
+    command = command or "onebyone " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    md = report.summary(rows, command) + f"\nWall time: {time.time() - start:.0f} s.\n"
+    report.write_csv(rows, out / "ops.csv")
+    report.plot(rows, out / "ops.png")
+    report.write_atomic(out / "ops.md", lambda f: f.write(md))
+    console.print(_table(rows))
+    console.print(md)
+    console.print(f"Wrote {out / 'ops.csv'}, {out / 'ops.png'}, {out / 'ops.md'}")
+    return rows
+
+
+def _table(rows):
+    table = Table(title="per (pass, memory format)")
+    for name in ("pass", "memory format", "shapes", "geomean vs F.conv2d", "min", "vs oracle", "of SGEMM"):
+        table.add_column(name, justify="right")
+    for (passes, fmt), rs in report.groups(rows).items():
+        table.add_row(passes, fmt, str(len(rs)), f"{report.geomean(r.vs_conv for r in rs):.2f}x",
+                      f"{min(r.vs_conv for r in rs):.2f}x", f"{report.geomean(r.vs_oracle for r in rs):.2f}x",
+                      f"{report.geomean(r.of_sgemm for r in rs):.2f}")
+    return table
