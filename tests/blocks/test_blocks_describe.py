@@ -99,3 +99,10 @@ def test_bad_sizes(args, message):
 def test_describe_module_uses_the_module_dtype():
     rows = describe_module(Bottleneck(16, 4).double(), (1, 16, 5, 5))
     assert [r.path for r in rows] == ["conv1", "conv3"]
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+@pytest.mark.parametrize("height, width, channels", [(1, 1, 1), (3, 2, 3), (2, 5, 1024)])
+def test_every_default_block_builds_for_awkward_sizes(name, height, width, channels):
+    rows = describe(name, height, width, channels)
+    assert rows and all(r.macs > 0 and r.params > 0 for r in rows)

@@ -19,7 +19,8 @@ def total_macs(block, shape):
 
 
 def test_mlpconv_nin_cifar_block():
-    # Lin et al. 2014 (NiN), CIFAR-10 net: 5x5 conv 3->192, cccp 192->160, cccp 160->96, biases.
+    # Lin et al. 2014 (NiN), the authors' CIFAR-10 model: 5x5 conv 3->192, cccp 192->160,
+    # cccp 160->96, each with biases.
     block = MlpConv(3, (192, 160, 96), kernel_size=5)
     assert n_params(block) == (25 * 3 * 192 + 192) + (192 * 160 + 160) + (160 * 96 + 96)
 
@@ -68,9 +69,9 @@ def test_bottleneck_matches_resnet_figure_5():
 
 @pytest.mark.parametrize("d_in, d_out, t", [(24, 24, 6), (16, 24, 6), (32, 32, 1)])
 def test_inverted_residual_matches_mobilenetv2_table_1(d_in, d_out, t):
-    # Sandler et al. 2018, Section 3.4: a block of input d', output d'', expansion t and kernel
-    # k costs h * w * d' * t * (d' + k^2 + d'') multiply-adds (stride 1). With t = 1 there is
-    # no expansion conv, so the d' * d' term is absent.
+    # Sandler et al. 2018, Section 3 (with Table 1): a block of input d', output d'', expansion t
+    # and kernel k costs h * w * d' * t * (d' + k^2 + d'') multiply-adds (stride 1). With t = 1
+    # there is no expansion conv, so the d' * d' term is absent.
     h, w, k = 7, 5, 3
     block = InvertedResidual(d_in, d_out, 1, t)
     expand = d_in * t * d_in if t != 1 else 0
@@ -80,7 +81,7 @@ def test_inverted_residual_matches_mobilenetv2_table_1(d_in, d_out, t):
 
 
 def test_depthwise_separable_matches_mobilenet_equation_5():
-    # Howard et al. 2017, eq. 5: depthwise D_K^2 M D_F^2 + pointwise M N D_F^2 multiply-adds,
+    # Howard et al. 2017, eq. 4 and 5: depthwise D_K^2 M D_F^2 + pointwise M N D_F^2 multiply-adds,
     # a fraction 1/N + 1/D_K^2 of a standard D_K x D_K conv.
     m, n, dk, df = 32, 64, 3, 14
     block = DepthwiseSeparable(m, n)

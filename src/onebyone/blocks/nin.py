@@ -17,7 +17,7 @@ class MlpConv(nn.Module):
       - ``cccp1`` (mix): channels[0] -> channels[1], a hidden layer of the per-pixel MLP.
       - ``cccp2`` (mix): channels[1] -> channels[2], the MLP's output layer.
 
-    The first block of the paper's CIFAR-10 network (5x5 conv to 192, cccp to 160 and 96):
+    The first mlpconv of the authors' CIFAR-10 model (5x5 conv to 192, cccp to 160 and 96):
 
     >>> import torch
     >>> block = MlpConv(3, (192, 160, 96), kernel_size=5)
