@@ -106,3 +106,14 @@ def test_describe_module_uses_the_module_dtype():
 def test_every_default_block_builds_for_awkward_sizes(name, height, width, channels):
     rows = describe(name, height, width, channels)
     assert rows and all(r.macs > 0 and r.params > 0 for r in rows)
+
+
+def test_roles_of_blocks_inside_a_network():
+    from torch import nn
+
+    from onebyone.blocks import Fire, SqueezeExcitation
+
+    net = nn.Sequential(nn.Conv2d(3, 16, 3), Fire(16, 2, 4, 4), SqueezeExcitation(8, 2))
+    rows = describe_module(net, (1, 3, 9, 9))
+    assert [(r.path, r.role) for r in rows] == [
+        ("1.squeeze", "reduce"), ("1.expand1x1", "expand"), ("2.fc1", "reduce"), ("2.fc2", "expand")]

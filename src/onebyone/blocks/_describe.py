@@ -1,5 +1,6 @@
 """The 1x1 convs of a block as plain data: what each does and what it costs, measured by
 running the block with forward hooks (so the numbers are what the block really computes)."""
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -57,13 +58,13 @@ def _x(sizes):
 def describe_module(module, input_shape, all_convs=False):
     """Run ``module`` once on zeros of ``input_shape`` (batch first, e.g. (1, C, H, W)) and
     return a ConvRow per 1x1 conv call (per conv call of any kernel if ``all_convs``), in call
-    order. Roles come from the module's ``conv1x1_roles()`` when it has one.
+    order. Roles come from ``conv1x1_roles()`` of the module and of any block inside it.
 
     The module runs in eval mode under no_grad, and its train/eval flags are restored, so
     BatchNorm statistics are not touched. A module on the "meta" device runs without computing
     anything, which is how ``describe`` handles large inputs.
     """
-    roles = module.conv1x1_roles() if hasattr(module, "conv1x1_roles") else {}
+    roles = _roles(module)
     rows, handles = [], []
     for path, sub in module.named_modules():
         if isinstance(sub, _CONV_TYPES) and (all_convs or _is_1x1(sub)):
@@ -84,6 +85,16 @@ def describe_module(module, input_shape, all_convs=False):
     return rows
 
 
+def _roles(module):
+    """Every block's roles, keyed by path from ``module`` (blocks may sit inside a network)."""
+    roles = {}
+    for prefix, sub in module.named_modules():
+        if hasattr(sub, "conv1x1_roles"):
+            for path, role in sub.conv1x1_roles().items():
+                roles[f"{prefix}.{path}" if prefix else path] = role
+    return roles
+
+
 def _is_1x1(conv):
     return all(k == 1 for k in conv.kernel_size)
 
@@ -93,9 +104,7 @@ def _recorder(path, roles, rows):
         spatial = output.dim() - 2
         kernel = tuple(conv.kernel_size)
         stride = conv.stride if isinstance(conv.stride, tuple) else (conv.stride,) * spatial
-        area = 1
-        for k in kernel:
-            area *= k
+        area = math.prod(kernel)
         per_image = output[0].numel()      # Cout * output pixels
         rows.append(ConvRow(
             path=path, role=roles.get(path) or _default_role(conv, kernel),
