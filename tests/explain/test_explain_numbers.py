@@ -144,6 +144,10 @@ def test_kernel_counts_conv2d_vs_conv3d():
     assert two.weights.params_with_bias == 896
     assert (three.weights.kernels, three.weights.slices_2d) == (96, 288)
     assert three.weights.params_with_bias == 32 * 3 * 27 + 32
+    conv2d = sum(p.numel() for p in torch.nn.Conv2d(3, 32, 3).parameters())
+    conv3d = sum(p.numel() for p in torch.nn.Conv3d(3, 32, 3).parameters())
+    note = {n.key: n.text for n in three.notes}["dims"]
+    assert f"= {conv2d:,} parameters, against {conv3d:,} here (288 2-D slices" in note
 
 
 def test_layouts_read_the_same_layer():

@@ -31,7 +31,8 @@ def notes(layer, weights, cost):
             f"rank-1 space at every pixel: the ({cout_g}, 1) weight has rank 1, so until a "
             f"nonlinearity they carry nothing beyond the one input channel."
         )))
-    if cin == cout:
+    # The channel-count notes speak of 1x1 mixing; a k x k conv gets the general_kernel note.
+    if one_by_one and cin == cout:
         found.append(Note("cin_eq_cout", (
             f"Cin = Cout = {cin}: a full {cin_g}x{cout_g} mixing{' per group' if g > 1 else ''}, "
             f"costing {cin_g * cout_g * prod(L.kernel):,} multiply-adds per pixel like any other "
@@ -39,14 +40,14 @@ def notes(layer, weights, cost):
             f"basis of the channel space. With no nonlinearity between it and a neighbouring "
             f"linear layer (conv, BatchNorm, Linear), the two fold into one: W2 @ W1."
         )))
-    elif cout < cin:
+    elif one_by_one and cout < cin:
         found.append(Note("reduction", (
             f"Reduction (bottleneck): {cin} -> {cout} channels, {cin / cout:.3g}x fewer. A "
             f"following 3x3 conv to C channels then costs {cout}*9*C instead of {cin}*9*C "
             f"multiply-adds per pixel; this is how Inception, ResNet bottlenecks and SqueezeNet's "
             f"squeeze layers save compute."
         )))
-    else:
+    elif one_by_one:
         found.append(Note("expansion", (
             f"Expansion: {cin} -> {cout} channels, {cout / cin:.3g}x more, as in MobileNetV2's "
             f"inverted residuals before the depthwise conv."
@@ -81,8 +82,16 @@ def notes(layer, weights, cost):
         )))
     if L.dims != 2:
         name = {1: "Conv1d", 3: "Conv3d"}[L.dims]
-        found.append(Note("dims", (
-            f"{name}: {L.dims} spatial axes; each filter is {_x(weights.filter_shape)} "
-            f"(kernel, then input channels), {weights.kernels:,} kernels of {_x(L.kernel)} in all."
-        )))
+        text = (f"{name}: {L.dims} spatial axes; each filter is {_x(weights.filter_shape)} "
+                f"(kernel, then input channels), {weights.kernels:,} kernels of {_x(L.kernel)} "
+                f"in all.")
+        if L.dims == 3:  # the comparison people ask for: the same layer as a Conv2d
+            k2 = L.kernel[1:]
+            text += (f" A Conv2d with {cout} filters of {_x(k2)} on the same {cin} channels has "
+                     f"the same {weights.kernels:,} kernels, but 2-D ones of {_x(k2)}: "
+                     f"{weights.kernels * prod(k2):,} weights + {cout} biases = "
+                     f"{weights.kernels * prod(k2) + cout:,} parameters, against "
+                     f"{weights.params_with_bias:,} here ({weights.slices_2d:,} 2-D slices of "
+                     f"{_x(k2)}).")
+        found.append(Note("dims", text))
     return tuple(found)
