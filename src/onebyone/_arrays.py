@@ -68,3 +68,13 @@ def to_torch(a):
     if any(s < 0 for s in a.strides):  # torch.from_numpy cannot share negative strides
         a = np.ascontiguousarray(a)
     return torch.from_numpy(a)
+
+
+def keep_memory_format(x, y):
+    """y in channels_last memory when torch tensor x is (torch's conv3d, for one, drops it)."""
+    if not is_tensor(x) or not channels_last_in_memory(x) or channels_last_in_memory(y):
+        return y
+    import torch
+
+    fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(y.ndim)
+    return y if fmt is None else y.contiguous(memory_format=fmt)

@@ -72,7 +72,7 @@ def _make_plan(call, x_cf, w, bias, layout, method, grad):
 
         def compute(x, w, bias):
             y = formulation(x, w, bias, call.stride, call.padding, call.groups)
-            return _keep_memory_format(x, y)
+            return _arrays.keep_memory_format(x, y)
 
     if layout == "channels_first":
         return lambda x, weight, bias: compute(x, weight.reshape(shape), bias)
@@ -102,13 +102,3 @@ def _needs_grad(x, weight, bias):
 
     return torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
-
-
-def _keep_memory_format(x, y):
-    """A torch input in channels_last memory gives a channels_last output."""
-    if not _arrays.is_tensor(x) or not _arrays.channels_last_in_memory(x):
-        return y
-    import torch
-
-    fmt = {4: torch.channels_last, 5: torch.channels_last_3d}.get(y.ndim)
-    return y if fmt is None else y.contiguous(memory_format=fmt)

@@ -24,7 +24,8 @@ def runner(call, x, grad, w=None, bias=None):
 
 def _conv(call, x, grad):
     conv = FORMULATIONS["torch"]
-    return lambda x, w, bias: conv(x, w, bias, call.stride, call.padding, call.groups)
+    return lambda x, w, bias: _arrays.keep_memory_format(
+        x, conv(x, w, bias, call.stride, call.padding, call.groups))
 
 
 def _gemm(call, x, grad):
