@@ -1,0 +1,37 @@
+"""Parameters and multiply-adds (MACs) of a shape-propagated GraphModule.
+
+MACs count conv and linear layers only (one multiply-add per weight use); elementwise ops,
+pooling and BatchNorm are not counted, as in the MobileNet and ShuffleNet papers.
+"""
+import math
+
+from torch import nn
+
+from .patterns import is_conv, module
+from .trace import shape_of
+
+
+def node_macs(gm, node):
+    """Multiply-adds of one call_module conv or linear node (0 for anything else)."""
+    m, out = module(gm, node), shape_of(node)
+    if out is None:
+        return 0
+    if is_conv(m):
+        # each output element reads Cin/groups channels through a kernel of prod(k) taps
+        return math.prod(out) * math.prod(m.weight.shape[1:])
+    if isinstance(m, nn.Linear):
+        return math.prod(out) * m.in_features
+    return 0
+
+
+def totals(gm):
+    """{'params': ..., 'macs': ...} for the whole model (shapes must be propagated).
+
+    >>> import torch
+    >>> from onebyone.graph.trace import trace, propagate
+    >>> gm = propagate(trace(torch.nn.Sequential(torch.nn.Conv2d(8, 4, 1))), (torch.randn(1, 8, 5, 5),))
+    >>> totals(gm)
+    {'params': 36, 'macs': 800}
+    """
+    params = sum(p.numel() for p in gm.parameters())
+    return {"params": params, "macs": sum(node_macs(gm, n) for n in gm.graph.nodes)}

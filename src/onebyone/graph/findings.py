@@ -1,0 +1,54 @@
+"""Findings: what in a model's 1x1 convs is redundant, as plain dicts.
+
+foldable_bn:     conv -> BatchNorm (eval) that fold_bn removes;
+linear_chain:    1x1 -> 1x1, k x k -> 1x1 or 1x1 -> k x k with nothing (or only BatchNorm)
+                 between; says whether one conv would be cheaper (collapse does those);
+parallel:        1x1 convs reading the same tensor (merge_parallel makes them one conv);
+rank_1:          a 1x1 conv with one input channel: every output channel is a scaled copy of
+                 the input plus a bias;
+rank_deficient:  numerical rank (SVD, numpy's matrix_rank threshold) below min(Cout, Cin).
+"""
+import torch
+
+from .patterns import CHAINS, is_1x1, match_chain, match_siblings, module
+from .passes import collapse as collapse_mod  # the module (see passes/__init__.py)
+from .passes.fold_bn import fold_bn
+
+
+def findings(gm):
+    """A list of {'kind', 'modules', 'detail'} for a shape-propagated GraphModule."""
+    found = [{"kind": "foldable_bn", "modules": [a.target, b.target], "detail": "BatchNorm folds into the conv"}
+             for a, b in match_chain(gm, *CHAINS["conv -> bn"])]
+    folded, _ = fold_bn(gm)  # chains "with BatchNorm between" are chains once BN is folded
+    for pattern in ("1x1 -> 1x1", "kxk -> 1x1", "1x1 -> kxk"):
+        for a, b in match_chain(folded, *CHAINS[pattern]):
+            why = collapse_mod.why_not(module(folded, a), module(folded, b), pattern)
+            new = None if why else collapse_mod.compose(module(folded, a), module(folded, b))
+            verdict = why or ("one conv is cheaper" if collapse_mod.cheaper(folded, a, b, new)
+                              else "one conv would cost more multiply-adds (a bottleneck)")
+            found.append({"kind": "linear_chain", "modules": [a.target, b.target],
+                          "detail": f"{pattern}: {verdict}"})
+    for nodes in match_siblings(gm):
+        found.append({"kind": "parallel", "modules": [n.target for n in nodes],
+                      "detail": f"{len(nodes)} 1x1 convs read {nodes[0].args[0].name}; one conv can do all"})
+    for n in gm.graph.nodes:
+        m = module(gm, n)
+        if is_1x1(m) and m.groups == 1:
+            found.extend(rank_findings(n.target, m.weight.detach()))
+    return found
+
+
+def rank_findings(name, weight):
+    """rank_1 / rank_deficient findings for one 1x1 weight (Cout, Cin, 1, ...)."""
+    w = torch.as_tensor(weight).double().reshape(weight.shape[0], -1)
+    cout, cin = w.shape
+    if cin == 1:
+        return [{"kind": "rank_1", "modules": [name],
+                 "detail": f"1 input channel: the {cout} outputs are scaled copies of the input plus a bias"}]
+    s = torch.linalg.svdvals(w)
+    # numpy.linalg.matrix_rank's threshold, with the weights' own float32 precision
+    rank = int((s > s[0] * max(cout, cin) * torch.finfo(torch.float32).eps).sum()) if s[0] > 0 else 0
+    if rank < min(cout, cin):
+        return [{"kind": "rank_deficient", "modules": [name],
+                 "detail": f"numerical rank {rank} of {min(cout, cin)}: low_rank can factor it"}]
+    return []

@@ -1,0 +1,64 @@
+"""MODEL arguments: a torchvision model name or a file (pickled module, TorchScript, .pt2, .onnx)."""
+import os
+import zipfile
+
+from ..errors import OneByOneError
+
+FILE_KINDS = ("pickled nn.Module (.pt/.pth)", "TorchScript", "torch.export program (.pt2)", "ONNX (.onnx)")
+
+
+def load(spec):
+    """The model named by ``spec``: an nn.Module, a GraphModule, or an ``onnx.ModelProto``.
+
+    A string that is not an existing file is taken as a torchvision model name, built with
+    random weights (nothing is downloaded) in eval mode. TorchScript files load as ScriptModules
+    (inspect reads them through an ONNX export; optimize needs a traceable nn.Module).
+
+    >>> load("squeezenet1_1").training
+    False
+    """
+    if not isinstance(spec, (str, os.PathLike)):
+        return spec
+    path = os.fspath(spec)
+    if not os.path.exists(path):
+        return torchvision_model(path)
+    if path.endswith(".onnx"):
+        import onnx
+
+        return onnx.load(path)
+    import torch
+
+    if path.endswith(".pt2"):
+        return torch.export.load(path).module()
+    if _is_torchscript(path):
+        return torch.jit.load(path, map_location="cpu").eval()
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a corrupt or foreign file: say what was expected
+        raise OneByOneError(f"expected a model file ({', '.join(FILE_KINDS)}); "
+                            f"could not read {path!r}: {e}") from None
+    if not isinstance(obj, torch.nn.Module):
+        raise OneByOneError(f"expected {path!r} to hold a pickled nn.Module; got a "
+                            f"{type(obj).__name__} (a state_dict needs its model class: pickle "
+                            "the module itself with torch.save(model, path))")
+    return obj
+
+
+def torchvision_model(name):
+    """torchvision's ``name`` with random weights, in eval mode."""
+    import torchvision
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    if name not in names:
+        raise OneByOneError(f"expected a model file or a torchvision classification model name "
+                            f"(e.g. resnet18, mobilenet_v2); got {name!r}, which is neither")
+    kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
+    return torchvision.models.get_model(name, weights=None, **kwargs).eval()
+
+
+def _is_torchscript(path):
+    # TorchScript archives carry a code/ directory; torch.save archives do not.
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as z:
+        return any("/code/" in n for n in z.namelist())

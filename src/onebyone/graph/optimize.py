@@ -1,0 +1,103 @@
+"""optimize(): run the chosen passes on a copy of a model, verifying after every one."""
+import warnings
+
+from torch import nn
+
+from ..errors import OneByOneError
+from . import verify
+from .cost import totals
+from .load import load
+from .passes import DEFAULT, PASSES
+from .speed import time_models
+from .trace import make_inputs, propagate, trace
+
+# Layers whose eval and training outputs differ; folding assumes eval.
+_TRAIN_MODE_LAYERS = (nn.modules.batchnorm._BatchNorm, nn.Dropout)
+
+
+def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.999,
+             lossy_tolerance=0.05, speed=True, runs=7, n_random=2, seed=0):
+    """A new torch.fx GraphModule computing what ``model`` computes, and a report.
+
+    model: an nn.Module in eval mode, a torchvision model name or a model file (see load).
+    example_input: a tensor, tuple of tensors or shape (default 1,3,224,224). passes: names
+    from onebyone.graph.passes.PASSES, in any order (they run in PASSES order), or a comma
+    string; "low_rank" (lossy, opt-in) uses rank / energy and is held to lossy_tolerance.
+    After each pass the outputs on the example and n_random random inputs are compared with
+    those before it (onebyone.graph.verify); a pass beyond tolerance is rolled back with a
+    warning. speed=True times model and result interleaved (median of ``runs``). The report
+    is plain data: per-pass changes and errors, params and MACs before/after, speed.
+    The model itself is never changed.
+
+    >>> import torch
+    >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1), torch.nn.BatchNorm2d(8)).eval()
+    >>> gm, report = optimize(model, (1, 3, 8, 8), speed=False)
+    >>> [p["pass"] for p in report["passes"] if p["changed"]], report["after"]["params"]
+    (['fold_bn', 'swap', 'memory_format'], 32)
+    """
+    model = load(model)
+    if type(model).__module__.startswith("onnx"):
+        raise OneByOneError("expected a PyTorch model to optimize; got an ONNX model "
+                            "(onebyone inspect reads ONNX files)")
+    if any(m.training for m in model.modules() if isinstance(m, _TRAIN_MODE_LAYERS)):
+        raise OneByOneError("expected a model in eval mode (call model.eval()); got one whose "
+                            "BatchNorm or Dropout layers are in training mode")
+    names = _selected(passes)
+    inputs = make_inputs(example_input, seed=seed)
+    gm = propagate(trace(model), inputs)
+    checks = verify.check_inputs(inputs, n_random, seed)
+    reference = verify.outputs(model, checks)
+    exact_tol = verify.tolerance(reference)
+    steps, current, current_out = [], gm, reference
+    for name in names:
+        options = {"rank": rank, "energy": energy} if name == "low_rank" else {}
+        tol = max(exact_tol, lossy_tolerance) if name == "low_rank" else exact_tol
+        new, rep, out = _run(name, current, options, inputs, checks)
+        rep["error"] = verify.error(current_out, out) if out is not None else float("inf")
+        rep["tolerance"] = tol
+        rep["kept"] = rep["error"] <= tol
+        if rep["kept"]:
+            current, current_out = new, out
+        else:
+            why = (f"it failed ({rep['failure']})" if "failure" in rep
+                   else f"output error {rep['error']:.2e} exceeds tolerance {tol:.0e}")
+            warnings.warn(f"onebyone.optimize: pass {name} rolled back: {why}", stacklevel=2)
+        steps.append(rep)
+    report = {"passes": steps, "before": totals(gm), "after": totals(current),
+              "error": verify.error(reference, current_out), "tolerance": exact_tol,
+              "input": [list(t.shape) for t in inputs], "speed": None}
+    if speed:
+        t = time_models({"before": model, "after": current}, inputs, runs=runs)
+        report["speed"] = {"before_ms": t["before"] * 1e3, "after_ms": t["after"] * 1e3,
+                           "speedup": t["before"] / t["after"], "runs": runs}
+    return current, report
+
+
+def _run(name, gm, options, inputs, checks):
+    """(new gm, report, outputs); a pass that crashes or breaks the graph is reported, not raised
+    (outputs None), so a bug in a pass never costs the user their model."""
+    try:
+        new, rep = PASSES[name](gm, **options)
+    except OneByOneError:  # bad options from the user: theirs to fix
+        raise
+    except Exception as e:
+        return None, {"pass": name, "changed": 0, "details": [], "skipped": [], "failure": _line(e)}, None
+    try:
+        new = propagate(new, inputs)
+        return new, rep, verify.outputs(new, checks)
+    except Exception as e:
+        rep["failure"] = _line(e)
+        return None, rep, None
+
+
+def _line(e):
+    return f"{type(e).__name__}: {(str(e).strip() or '?').splitlines()[0]}"
+
+
+def _selected(passes):
+    if isinstance(passes, str):
+        passes = [p.strip() for p in passes.split(",") if p.strip()]
+    unknown = [p for p in passes if p not in PASSES]
+    if unknown:
+        raise OneByOneError(f"expected passes from {', '.join(PASSES)}; got {', '.join(map(repr, unknown))}")
+    return [p for p in PASSES if p in passes]

@@ -1,0 +1,106 @@
+"""Collapse two convs with nothing between them into one: both are linear maps of the input.
+
+1x1 then 1x1, k x k then 1x1: always exact. 1x1 (A) then k x k (B): exact when B pads nothing or
+A has no bias; otherwise B's zero padding would meet A's bias at the borders, where the single
+conv would see zeros instead, so that case is skipped. By default a chain is collapsed only if
+the single conv costs no more multiply-adds than the two (a 1x1 bottleneck is often cheaper).
+"""
+import math
+
+import torch
+from torch import nn
+
+from ..patterns import CHAINS, _tuple, match_chain
+from ..trace import shape_of
+from ._rewrite import called_once, clone, finish, module, report, set_module
+
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+
+
+def collapse(gm, only_if_cheaper=True):
+    """A copy of gm with linear conv chains (see CHAINS in patterns.py) collapsed into one conv.
+
+    gm must carry shapes (onebyone.graph.trace.propagate) for the cost check.
+
+    >>> from onebyone.graph.trace import trace, propagate
+    >>> model = torch.nn.Sequential(torch.nn.Conv2d(8, 32, 1), torch.nn.Conv2d(32, 4, 1))
+    >>> gm, rep = collapse(propagate(trace(model), (torch.randn(1, 8, 6, 6),)))
+    >>> rep["changed"], gm.get_submodule("1").weight.shape
+    (1, torch.Size([4, 8, 1, 1]))
+    """
+    gm = clone(gm)
+    done, skipped = [], set()
+    while True:
+        pair = _next_pair(gm, only_if_cheaper, skipped)
+        if pair is None:
+            return finish(gm), report("collapse", done, sorted(skipped))
+        a, b, new = pair
+        set_module(gm, b.target, new)  # B's node now computes both, reading A's input
+        b.args = (a.args[0],)
+        gm.graph.erase_node(a)
+        done.append(f"{a.target} -> {b.target} collapsed into {b.target}")
+
+
+def _next_pair(gm, only_if_cheaper, skipped):
+    for pattern in ("1x1 -> 1x1", "kxk -> 1x1", "1x1 -> kxk"):
+        for a, b in match_chain(gm, *CHAINS[pattern]):
+            ma, mb = module(gm, a), module(gm, b)
+            why = why_not(ma, mb, pattern) or ("" if called_once(gm, a, b) else "module shared")
+            new = None if why else compose(ma, mb)
+            if new is not None and only_if_cheaper and not cheaper(gm, a, b, new):
+                why = "one conv would cost more multiply-adds than the two"
+            if why:
+                skipped.add(f"{a.target} -> {b.target}: {why}")
+            else:
+                return a, b, new
+    return None
+
+
+def why_not(ma, mb, pattern):
+    dims = ma.weight.ndim - 2
+    if ma.groups != 1 or mb.groups != 1:
+        return "grouped conv (collapsing would make it dense)"
+    if isinstance(ma.padding, str) or isinstance(mb.padding, str):
+        return "string padding"
+    if pattern == "1x1 -> kxk":
+        if _tuple(ma.stride, dims) != (1,) * dims or _tuple(ma.padding, dims) != (0,) * dims:
+            return "1x1 with stride or padding before a k x k conv"
+        pads = _tuple(mb.padding, dims) != (0,) * dims
+        if pads and ma.bias is not None and bool(ma.bias.detach().any()):
+            return "the 1x1's bias would be lost at the k x k conv's zero-padded borders"
+    elif _tuple(mb.padding, dims) != (0,) * dims:
+        return "padded 1x1 after a conv"
+    return ""
+
+
+@torch.no_grad()
+def compose(ma, mb):
+    """One conv computing mb(ma(x)): weights multiplied over the middle channels."""
+    dims = ma.weight.ndim - 2
+    wa, wb = ma.weight.double(), mb.weight.double()
+    ba = torch.zeros(wa.shape[0], dtype=wa.dtype) if ma.bias is None else ma.bias.double()
+    bb = torch.zeros(wb.shape[0], dtype=wa.dtype) if mb.bias is None else mb.bias.double()
+    if all(k == 1 for k in wb.shape[2:]):  # A (any kernel) then 1x1 B: (O, M) @ (M, I, *k)
+        weight = torch.einsum("om,mi...->oi...", wb.flatten(1), wa)
+        bias = wb.flatten(1) @ ba + bb
+        stride = tuple(s * t for s, t in zip(_tuple(ma.stride, dims), _tuple(mb.stride, dims)))
+        geometry, template = dict(stride=stride, padding=ma.padding, dilation=ma.dilation), ma
+    else:  # 1x1 A then k x k B: (O, M, *k) with (M, I)
+        weight = torch.einsum("om...,mi->oi...", wb, wa.flatten(1))
+        bias = wb.sum(dim=tuple(range(2, wb.ndim))) @ ba + bb
+        geometry, template = dict(stride=mb.stride, padding=mb.padding, dilation=mb.dilation), mb
+    new = _CONV[dims](weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), **geometry,
+                      device=wa.device, dtype=ma.weight.dtype)
+    new.weight.copy_(weight)
+    new.bias.copy_(bias)
+    new.train(template.training)
+    return new
+
+
+def cheaper(gm, a, b, new):
+    out_a, out_b = shape_of(a), shape_of(b)
+    if out_a is None or out_b is None:
+        return False  # no shapes: cannot show it is cheaper, so do not
+    old = math.prod(out_a) * math.prod(module(gm, a).weight.shape[1:]) \
+        + math.prod(out_b) * math.prod(module(gm, b).weight.shape[1:])
+    return math.prod(out_b) * math.prod(new.weight.shape[1:]) <= old

@@ -1,0 +1,82 @@
+"""Merge 1x1 convs that read the same tensor into one wider conv, then split its output.
+
+Inception's 1x1 branches, a ResNet block's first 1x1 and its projection shortcut, attention's
+query/key/value: one GEMM of N = sum(Cout) instead of several narrow ones, same multiply-adds.
+"""
+import operator
+
+import torch
+
+from ...nn import Conv1x1
+from ..patterns import match_siblings
+from ._rewrite import called_once, clone, finish, free_name, module, report
+
+
+def merge_parallel(gm):
+    """A copy of gm where each group of sibling 1x1 convs is one conv followed by torch.split.
+
+    >>> from onebyone.graph.trace import trace
+    >>> class Two(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a, self.b = torch.nn.Conv2d(8, 3, 1), torch.nn.Conv2d(8, 5, 1)
+    ...     def forward(self, x):
+    ...         return self.a(x) * 2 + self.b(x)[:, :3]
+    >>> gm, rep = merge_parallel(trace(Two()))
+    >>> rep["changed"], gm.get_submodule(rep["modules"][0]).out_channels
+    (1, 8)
+    """
+    gm = clone(gm)
+    done, names = [], []
+    order = {n: i for i, n in enumerate(gm.graph.nodes)}
+    for nodes in match_siblings(gm):
+        if not called_once(gm, *nodes):
+            continue
+        nodes.sort(key=order.get)
+        convs = [module(gm, n) for n in nodes]
+        name = free_name(gm, _common_prefix([n.target for n in nodes]) + "merged1x1")
+        gm.add_submodule(name, _merged(convs))
+        with gm.graph.inserting_before(nodes[0]):  # before every user of every sibling
+            merged = gm.graph.call_module(name, (nodes[0].args[0],))
+            parts = gm.graph.call_function(torch.split, (merged, [m.out_channels for m in convs]),
+                                           {"dim": 1})
+            items = [gm.graph.call_function(operator.getitem, (parts, i)) for i in range(len(nodes))]
+        for n, item in zip(nodes, items):
+            n.replace_all_uses_with(item)
+            gm.graph.erase_node(n)
+        names.append(name)
+        done.append(f"{', '.join(n.target for n in nodes)} merged into {name}")
+    gm = finish(gm)
+    rep = report("merge_parallel", done)
+    rep["modules"] = names
+    return gm, rep
+
+
+@torch.no_grad()
+def _merged(convs):
+    """One conv whose output channels are the convs' output channels, in order."""
+    first = convs[0]
+    dims = first.weight.ndim - 2
+    if any(isinstance(m, Conv1x1) for m in convs):
+        cls, extra = Conv1x1, {"dims": dims}
+    else:
+        cls, extra = type(first), {}
+    weight = torch.cat([m.weight for m in convs])
+    biases = [m.bias if m.bias is not None else torch.zeros_like(m.weight[:, 0].flatten())
+              for m in convs]
+    new = cls(first.in_channels, weight.shape[0], 1, stride=first.stride, padding=first.padding,
+              device=weight.device, dtype=weight.dtype, **extra)
+    new.weight.copy_(weight)
+    new.bias.copy_(torch.cat(biases))
+    return new.train(first.training)
+
+
+def _common_prefix(targets):
+    """'a.b.' for ['a.b.c', 'a.b.d.e']: the merged conv lives in the siblings' common parent."""
+    parts = [t.split(".")[:-1] for t in targets]
+    common = []
+    for level in zip(*parts):
+        if len(set(level)) != 1:
+            break
+        common.append(level[0])
+    return "".join(p + "." for p in common)

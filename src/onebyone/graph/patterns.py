@@ -1,0 +1,78 @@
+"""What the passes and the findings look for, as data, and the two matchers that find it.
+
+A chain is a node whose only user is the next node of the pattern, reading it as its input; any
+other user of the intermediate output (or any op between, such as a ReLU) breaks the match.
+Siblings are 1x1 convs reading the same tensor with the same stride, padding and dims.
+"""
+from collections import defaultdict
+
+from torch import nn
+
+from ..nn import Conv1x1
+
+CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, Conv1x1)
+
+
+def module(gm, node):
+    """The module a call_module node calls, else None."""
+    return gm.get_submodule(node.target) if node.op == "call_module" else None
+
+
+def is_conv(m):
+    """A plain (not transposed) conv padding with zeros; Conv1x1 included."""
+    return isinstance(m, CONVS) and m.padding_mode == "zeros"
+
+
+def is_1x1(m):
+    return is_conv(m) and all(k == 1 for k in _tuple(m.kernel_size, m.weight.ndim - 2))
+
+
+def is_kxk(m):
+    return is_conv(m) and not is_1x1(m)
+
+
+def is_bn(m):
+    """BatchNorm that uses running statistics (eval mode), so it is an affine map per channel."""
+    return (isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.training
+            and m.running_mean is not None)
+
+
+# name -> (first, second): a match is first's output read only by second.
+CHAINS = {
+    "conv -> bn": (is_conv, is_bn),
+    "1x1 -> 1x1": (is_1x1, is_1x1),
+    "kxk -> 1x1": (is_kxk, is_1x1),
+    "1x1 -> kxk": (is_1x1, is_kxk),
+}
+
+
+def match_chain(gm, first, second):
+    """(a, b) node pairs: a calls a `first` module, b a `second` one, and b is a's only user."""
+    pairs = []
+    for a in gm.graph.nodes:
+        if not (first(module(gm, a)) and len(a.users) == 1):
+            continue
+        (b,) = a.users
+        if b.args[:1] == (a,) and len(b.args) == 1 and not b.kwargs and second(module(gm, b)):
+            pairs.append((a, b))
+    return pairs
+
+
+def sibling_key(m):
+    """1x1 convs with equal keys reading one tensor can be one conv (groups=1 only)."""
+    dims = m.weight.ndim - 2
+    return (dims, _tuple(m.stride, dims), _tuple(m.padding, dims), m.weight.dtype, m.weight.device)
+
+
+def match_siblings(gm):
+    """Lists of >= 2 call_module 1x1 conv nodes (groups=1) that read the same node."""
+    groups = defaultdict(list)
+    for n in gm.graph.nodes:
+        m = module(gm, n)
+        if is_1x1(m) and m.groups == 1 and len(n.args) == 1 and not n.kwargs:
+            groups[(n.args[0], sibling_key(m))].append(n)
+    return [nodes for nodes in groups.values() if len(nodes) > 1]
+
+
+def _tuple(v, dims):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * dims

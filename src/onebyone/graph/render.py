@@ -1,0 +1,111 @@
+"""Format inspect / optimize results: rich tables, JSON, and a PNG of where the MACs go.
+
+Renderers only format; every number was computed by inspect or optimize.
+"""
+import json
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _n(x):
+    """12345678 -> '12.3M'."""
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= size:
+            return f"{x / size:.1f}{unit}"
+    return str(x)
+
+
+def to_json(data):
+    """JSON text for an Inspection or an optimize report (inf errors become null).
+
+    >>> to_json({"error": float("inf"), "n": 1})
+    '{\\n  "error": null,\\n  "n": 1\\n}'
+    """
+    data = data.to_dict() if hasattr(data, "to_dict") else data
+    return json.dumps(_finite(data), indent=2)
+
+
+def _finite(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
+def _console():
+    # Piped output (files, CI logs) would otherwise wrap the table at 80 columns.
+    console = Console()
+    return console if console.is_terminal else Console(width=150)
+
+
+def print_inspection(result, console=None):
+    """The table of 1x1 convs, the totals line, and the findings grouped by kind."""
+    console = console or _console()
+    table = Table(title=f"1x1 convs in {result.model}, input {result.input}")
+    for col in ("module", "Cin -> Cout", "groups", "stride", "output", "params", "MACs",
+                "% MACs", "% params", "role"):
+        table.add_column(col, justify="left" if col in ("module", "role") else "right")
+    for r in result.rows:
+        table.add_row(r["module"], f"{r['cin']} -> {r['cout']}", str(r["groups"]),
+                      "x".join(map(str, r["stride"])), "x".join(map(str, r["output"])),
+                      _n(r["params"]), _n(r["macs"]), f"{100 * r['macs_share']:.1f}",
+                      f"{100 * r['params_share']:.1f}", r["role"])
+    console.print(table)
+    t = result.totals
+    console.print(f"{t['conv1x1']} 1x1 convs: {_n(t['conv1x1_macs'])} of {_n(t['model_macs'])} MACs "
+                  f"({100 * t['macs_share']:.1f}%), {_n(t['conv1x1_params'])} of "
+                  f"{_n(t['model_params'])} params ({100 * t['params_share']:.1f}%)")
+    kinds = {}
+    for f in result.findings:
+        kinds.setdefault(f["kind"], []).append(f)
+    for kind, found in kinds.items():
+        console.print(f"[bold]{kind}[/bold] ({len(found)})")
+        for f in found[:5]:
+            console.print(f"  {' + '.join(f['modules'])}: {f['detail']}", highlight=False)
+        if len(found) > 5:
+            console.print(f"  ... and {len(found) - 5} more (all in --json)")
+
+
+def print_optimization(report, console=None):
+    """Per pass: kept or rolled back, what changed, the error; then params, MACs and speed."""
+    console = console or _console()
+    table = Table(title="optimize: every pass verified against the model before it")
+    for col in ("pass", "changed", "error", "tolerance", "result"):
+        table.add_column(col)
+    for p in report["passes"]:
+        result = "kept" if p["kept"] else f"rolled back {p.get('failure', '')}"
+        table.add_row(p["pass"], str(p["changed"]), f"{p['error']:.1e}", f"{p['tolerance']:.0e}", result)
+    console.print(table)
+    b, a = report["before"], report["after"]
+    console.print(f"params {_n(b['params'])} -> {_n(a['params'])}, MACs {_n(b['macs'])} -> "
+                  f"{_n(a['macs'])}, final error {report['error']:.1e} (tolerance {report['tolerance']:.0e})")
+    if report.get("speed"):
+        s = report["speed"]
+        console.print(f"speed: {s['before_ms']:.2f} ms -> {s['after_ms']:.2f} ms per call "
+                      f"({s['speedup']:.2f}x; medians of {s['runs']} interleaved runs)")
+
+
+def plot_macs(result, path, top=30):
+    """Save a horizontal bar chart of the MACs of the `top` costliest 1x1 convs to path (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display needed
+    import matplotlib.pyplot as plt
+
+    rows = sorted(result.rows, key=lambda r: r["macs"], reverse=True)[:top][::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.25 * len(rows) + 1.5))
+    ax.barh([r["module"] for r in rows], [r["macs"] / 1e6 for r in rows], color="tab:blue")
+    t = result.totals
+    ax.set_xlabel("multiply-adds (millions)")
+    ax.set_title(f"{result.model}: 1x1 convs hold {100 * t['macs_share']:.0f}% of "
+                 f"{t['model_macs'] / 1e6:.0f}M MACs (top {len(rows)} shown)")
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

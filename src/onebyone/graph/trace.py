@@ -1,0 +1,116 @@
+"""Model -> torch.fx GraphModule with shapes on every node, or one clear error."""
+import copy
+
+import torch
+import torch.fx
+from torch.fx.passes.shape_prop import ShapeProp
+
+from ..errors import OneByOneError
+from ..nn import Conv1x1
+
+
+class _Tracer(torch.fx.Tracer):
+    """symbolic_trace's tracer, with Conv1x1 kept whole and a record of where tracing failed."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.failed_in = [], None
+
+    def is_leaf_module(self, m, qualname):
+        return isinstance(m, Conv1x1) or super().is_leaf_module(m, qualname)
+
+    def call_module(self, m, forward, args, kwargs):
+        self.stack.append(self.path_of_module(m))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        except Exception:
+            # The innermost module on the stack when the error rises is the one that failed.
+            self.failed_in = self.failed_in or self.stack[-1]
+            raise
+        finally:
+            self.stack.pop()
+
+
+def trace(model):
+    """A GraphModule for ``model`` that shares nothing with it (the model is never mutated).
+
+    >>> gm = trace(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.ReLU()))
+    >>> [n.op for n in gm.graph.nodes]
+    ['placeholder', 'call_module', 'call_module', 'output']
+    """
+    if isinstance(model, torch.jit.ScriptModule):
+        raise OneByOneError("expected an nn.Module torch.fx can trace; got a TorchScript module "
+                            "(save the model with torch.save(model) or torch.export instead)")
+    if not isinstance(model, torch.nn.Module):
+        raise OneByOneError(f"expected an nn.Module; got a {type(model).__name__}")
+    model = copy.deepcopy(model)
+    if _Tracer().is_leaf_module(model, ""):
+        model = torch.nn.Sequential(model)  # a lone conv: trace it as a layer, not its internals
+    if isinstance(model, torch.fx.GraphModule):
+        from .modularize import modularize
+
+        return modularize(model)
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(model)
+    except Exception as e:
+        where = f"module '{tracer.failed_in}'" if tracer.failed_in else f"{type(model).__name__}.forward"
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OneByOneError(f"expected a model torch.fx can trace; {where} failed to trace: "
+                            f"{first_line}") from None
+    return _drop_identities(torch.fx.GraphModule(tracer.root, graph, type(model).__name__))
+
+
+def _drop_identities(gm):
+    # nn.Identity placeholders (e.g. an optional BatchNorm left out) would hide conv -> conv chains
+    for node in list(gm.graph.nodes):
+        if node.op == "call_module" and isinstance(gm.get_submodule(node.target), torch.nn.Identity):
+            node.replace_all_uses_with(node.args[0])
+            gm.graph.erase_node(node)
+    gm.delete_all_unused_submodules()
+    gm.recompile()
+    return gm
+
+
+def make_inputs(example, default=(1, 3, 224, 224), seed=0):
+    """A tuple of input tensors from a tensor, a tuple of tensors, a shape, or "1,3,64,64".
+
+    >>> make_inputs("2,3,8,8")[0].shape
+    torch.Size([2, 3, 8, 8])
+    """
+    if example is None:
+        example = default
+    if isinstance(example, torch.Tensor):
+        return (example,)
+    if isinstance(example, str):
+        try:
+            example = tuple(int(v) for v in example.replace("x", ",").split(","))
+        except ValueError:
+            raise OneByOneError(f"expected an input shape such as 1,3,224,224; got {example!r}") from None
+    if isinstance(example, (tuple, list)) and example and all(isinstance(v, int) for v in example):
+        if any(v < 1 for v in example):
+            raise OneByOneError(f"expected positive sizes in the input shape; got {tuple(example)}")
+        gen = torch.Generator().manual_seed(seed)
+        return (torch.randn(*example, generator=gen),)
+    if isinstance(example, (tuple, list)) and all(isinstance(v, torch.Tensor) for v in example):
+        return tuple(example)
+    raise OneByOneError(f"expected an example input: a tensor, a tuple of tensors or a shape; "
+                        f"got {type(example).__name__}")
+
+
+def propagate(gm, inputs):
+    """Record every node's output shape in node.meta['tensor_meta'] by running gm once."""
+    with torch.no_grad():
+        try:
+            ShapeProp(gm).propagate(*inputs)
+        except Exception as e:
+            shapes = [tuple(t.shape) for t in inputs]
+            raise OneByOneError(f"expected an input the model accepts; running it on shapes "
+                                f"{shapes} failed: {str(e).strip().splitlines()[0]}") from None
+    return gm
+
+
+def shape_of(node):
+    """The output shape ShapeProp recorded for node, or None for non-tensor outputs."""
+    meta = node.meta.get("tensor_meta")
+    return tuple(meta.shape) if hasattr(meta, "shape") else None

@@ -1,0 +1,94 @@
+"""Toy models that isolate one pattern each, and helpers shared by the graph tests."""
+import torch
+from torch import nn
+
+from onebyone.nn import Conv1x1
+
+# Exact rewrites in float32 reorder sums and round folded weights once: outputs agree to ~1e-6
+# relative; 1e-5 / 1e-4 leaves room for deep nets and is still far below any real change.
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def count(model, *types):
+    """How many submodules of model are instances of types."""
+    return sum(isinstance(m, types) for m in model.modules())
+
+
+def convs(model):
+    return count(model, nn.Conv1d, nn.Conv2d, nn.Conv3d, Conv1x1)
+
+
+def bns(model):
+    return count(model, nn.modules.batchnorm._BatchNorm)
+
+
+def randomize_bn(model, seed=0):
+    """Non-trivial running statistics, so folding BatchNorm changes the weights for real."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+                if m.affine:
+                    m.weight.copy_(torch.rand(n, generator=g) + 0.5)
+                    m.bias.copy_(torch.randn(n, generator=g) * 0.1)
+    return model.eval()
+
+
+def snapshot(model):
+    """Everything that must not change: the state_dict values and the module structure."""
+    return ({k: v.clone() for k, v in model.state_dict().items()}, repr(model))
+
+
+def assert_unchanged(model, snap):
+    state, structure = snap
+    assert repr(model) == structure
+    now = model.state_dict()
+    assert now.keys() == state.keys()
+    for k in state:
+        torch.testing.assert_close(now[k], state[k], rtol=0, atol=0)
+
+
+def assert_same_outputs(a, b, x):
+    with torch.no_grad():
+        torch.testing.assert_close(b(x), a(x), rtol=RTOL, atol=ATOL)
+
+
+class Chain(nn.Module):
+    """conv_a, optionally BatchNorm and/or an activation, then conv_b."""
+
+    def __init__(self, a, b, bn=False, act=None):
+        super().__init__()
+        self.a, self.b = a, b
+        self.bn = nn.BatchNorm2d(a.out_channels) if bn else nn.Identity()
+        self.act = act or nn.Identity()
+
+    def forward(self, x):
+        return self.b(self.act(self.bn(self.a(x))))
+
+
+class SharedIntermediate(nn.Module):
+    """conv -> BatchNorm -> conv, but the first conv's output is also read by an add."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.bn, self.b = nn.Conv2d(8, 8, 1), nn.BatchNorm2d(8), nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        y = self.a(x)
+        return self.b(self.bn(y)) + y
+
+
+class Siblings(nn.Module):
+    """Three 1x1 convs and a 3x3 read x (Inception-like); one 1x1 has a stride, so it stays."""
+
+    def __init__(self):
+        super().__init__()
+        self.p, self.q = nn.Conv2d(8, 4, 1), nn.Conv2d(8, 6, 1, bias=False)
+        self.r, self.s = nn.Conv2d(8, 5, 1), nn.Conv2d(8, 3, 1, stride=2)
+        self.k = nn.Conv2d(8, 2, 3, padding=1)
+
+    def forward(self, x):
+        return torch.cat([self.p(x), torch.relu(self.q(x)), self.r(x), self.k(x)], 1), self.s(x)

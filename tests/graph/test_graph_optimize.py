@@ -1,0 +1,140 @@
+"""optimize: verified after every pass, rolled back when wrong, never touching the user's model."""
+import pytest
+import torch
+from graph_toys import (Chain, Siblings, assert_same_outputs, assert_unchanged, bns, convs,
+                        randomize_bn, snapshot)
+from torch import nn
+
+import onebyone
+from onebyone import OneByOneError
+from onebyone.graph import passes
+from onebyone.nn import Conv1x1
+
+
+def toy():
+    return randomize_bn(nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                                      nn.Conv2d(16, 64, 1), nn.BatchNorm2d(64), nn.Conv2d(64, 8, 1)))
+
+
+def test_default_passes_fold_collapse_swap_and_keep_outputs():
+    model, x = toy(), torch.randn(2, 3, 10, 10)
+    gm, report = onebyone.optimize(model, x, speed=False)
+    assert (bns(gm), convs(gm)) == (0, 2)  # BN folded; 1x1 -> 1x1 collapsed
+    assert sum(isinstance(m, Conv1x1) for m in gm.modules()) == 1
+    assert_same_outputs(model, gm, x)
+    assert all(p["kept"] and p["error"] <= p["tolerance"] for p in report["passes"])
+    assert report["after"]["macs"] < report["before"]["macs"]
+    assert report["after"]["params"] < report["before"]["params"]
+
+
+def test_model_is_never_mutated():
+    model = toy()
+    snap = snapshot(model)
+    onebyone.optimize(model, (1, 3, 8, 8), passes=list(passes.PASSES), speed=False)
+    onebyone.inspect(model, (1, 3, 8, 8))
+    assert_unchanged(model, snap)
+
+
+def test_merge_in_optimize_and_save_load(tmp_path):
+    model, x = Siblings().eval(), torch.randn(1, 8, 6, 6)
+    gm, report = onebyone.optimize(model, x, passes="merge_parallel", speed=False)
+    assert convs(model) - convs(gm) == 2
+    path = tmp_path / "m.pt"
+    torch.save(gm, path)
+    loaded = torch.load(path, weights_only=False)
+    assert_same_outputs(model, loaded, x)
+
+
+def test_a_pass_that_changes_outputs_is_rolled_back(monkeypatch):
+    def breaks_it(gm):
+        gm = passes._rewrite.clone(gm)
+        with torch.no_grad():
+            next(gm.parameters()).mul_(1.01)
+        return gm, passes._rewrite.report("fold_bn", ["scaled a weight"])
+
+    monkeypatch.setitem(passes.PASSES, "fold_bn", breaks_it)
+    model = toy()
+    with pytest.warns(UserWarning, match="fold_bn rolled back"):
+        gm, report = onebyone.optimize(model, (1, 3, 8, 8), passes=["fold_bn"], speed=False)
+    assert report["passes"][0]["kept"] is False and report["error"] == 0
+    assert_same_outputs(model, gm, torch.randn(1, 3, 8, 8))
+
+
+def crashes(gm):
+    raise RuntimeError("a bug in a pass")
+
+
+def breaks_the_graph(gm):
+    gm = passes._rewrite.clone(gm)
+    conv = next(n for n in gm.graph.nodes if n.op == "call_module")
+    conv.args = (conv,)  # reads its own output: the graph no longer runs
+    return gm, passes._rewrite.report("swap", ["oops"])
+
+
+@pytest.mark.parametrize("bad_pass", [crashes, breaks_the_graph])
+def test_a_pass_that_fails_is_rolled_back(monkeypatch, bad_pass):
+    monkeypatch.setitem(passes.PASSES, "swap", bad_pass)
+    model = toy()
+    with pytest.warns(UserWarning, match="swap rolled back"):
+        gm, report = onebyone.optimize(model, (1, 3, 8, 8), passes=["swap"], speed=False)
+    assert "failure" in report["passes"][0] and not report["passes"][0]["kept"]
+    assert_same_outputs(model, gm, torch.randn(1, 3, 8, 8))
+
+
+def test_speed_report_when_asked():
+    _, report = onebyone.optimize(toy(), (1, 3, 8, 8), passes=["fold_bn"], runs=2)
+    assert set(report["speed"]) == {"before_ms", "after_ms", "speedup", "runs"}
+
+
+def test_low_rank_is_opt_in_and_reports_its_error():
+    conv = nn.Conv2d(32, 32, 1)
+    with torch.no_grad():
+        conv.weight.copy_((torch.randn(32, 3) @ torch.randn(3, 32)).reshape(32, 32, 1, 1))
+    model, x = Chain(conv, nn.Conv2d(32, 4, 3), act=nn.ReLU()).eval(), torch.randn(1, 32, 6, 6)
+    gm, report = onebyone.optimize(model, x, speed=False)
+    assert convs(gm) == 2
+    gm, report = onebyone.optimize(model, x, passes=["low_rank"], speed=False)
+    (step,) = report["passes"]
+    assert convs(gm) == 3 and step["kept"] and "at rank 3" in step["details"][0]
+    assert_same_outputs(model, gm, x)
+
+
+def test_lossy_low_rank_beyond_tolerance_is_rolled_back():
+    model = nn.Sequential(nn.Conv2d(64, 64, 1)).eval()  # random weights: a flat spectrum
+    with pytest.warns(UserWarning, match="low_rank rolled back"):
+        gm, report = onebyone.optimize(model, (1, 64, 4, 4), passes=["low_rank"], rank=4,
+                                       lossy_tolerance=0.01, speed=False)
+    assert convs(gm) == 1 and report["passes"][0]["error"] > 0.01
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: onebyone.optimize(toy(), (1, 3, 8, 8), passes="fold_bn,warp"), "expected passes from"),
+    (lambda: onebyone.optimize(toy().train(), (1, 3, 8, 8)), "eval mode"),
+    (lambda: onebyone.optimize(toy(), "1,3,x"), "input shape"),
+    (lambda: onebyone.optimize(toy(), (1, 5, 8, 8)), "expected an input the model accepts"),
+    (lambda: onebyone.optimize(toy(), (1, 3, 8, 8), passes="low_rank", rank=0), "rank"),
+    (lambda: onebyone.inspect("resnet_9000"), "torchvision"),
+])
+def test_user_errors_are_one_clear_error(call, message):
+    with pytest.raises(OneByOneError, match=message):
+        call()
+
+
+class Untraceable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 1)
+        self.body = DataDependent()
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+
+
+class DataDependent(nn.Module):
+    def forward(self, x):
+        return x if x.sum() > 0 else -x  # control flow on values: not traceable
+
+
+def test_untraceable_model_names_the_failing_part():
+    with pytest.raises(OneByOneError, match="module 'body' failed to trace"):
+        onebyone.inspect(Untraceable(), (1, 3, 4, 4))
