@@ -68,3 +68,12 @@ def test_cli_usage_errors_are_one_line_too(argv, words, capsys):
     assert len(lines) == 1 and lines[0].startswith("onebyone: error: ")
     for word in words:
         assert word in lines[0]
+
+
+def test_error_examples_follow_the_layout():
+    with pytest.raises(onebyone.OneByOneError, match=r"expected e.g. 1,192,28,28 \(N, C, H, W\)"):
+        onebyone.explain((28, 28, 192), filters=3)
+    with pytest.raises(onebyone.OneByOneError, match=r"expected e.g. 8x28x28x192 \(D x H x W x C\)"):
+        onebyone.explain("28x28x192", filters=3, dims=3)
+    with pytest.raises(onebyone.OneByOneError, match=r"expected e.g. 1,28,28,192 \(N, H, W, C\)"):
+        onebyone.explain("1,28,28", filters=3, layout="nhwc")

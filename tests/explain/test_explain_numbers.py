@@ -150,6 +150,14 @@ def test_kernel_counts_conv2d_vs_conv3d():
     assert f"= {conv2d:,} parameters, against {conv3d:,} here (288 2-D slices" in note
 
 
+def test_padding_only_output_has_no_nonzeros():
+    e = onebyone.explain("1x1x2", filters=3, padding=5, stride=7)  # reads padding only
+    assert e.layer.output_size == (2, 2) and e.whole_image.nonzeros == 0
+    assert e.whole_image.entries_per_nonzero is None
+    m = toeplitz_matrix(np.ones((3, 2, 1, 1)), (1, 1), stride=7, padding=5)
+    assert m.shape == e.whole_image.shape and m.nnz == 0
+
+
 def test_layouts_read_the_same_layer():
     a = onebyone.explain("28x28x192", filters=32)
     b = onebyone.explain("1,192,28,28", filters=32, layout="nchw")

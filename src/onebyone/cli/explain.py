@@ -63,6 +63,8 @@ def explain(
         raise OneByOneError(f"no such option: {shape} (see onebyone explain --help)")
     if filters is None:
         raise OneByOneError("--filters is required: the number of output channels, e.g. --filters 32")
+    if input is not None and layout is None:  # --input reads like torch: N, C, then space
+        layout = "nc" + parse.SPATIAL_LETTERS.get(parse.positive_int(dims, "--dims"), "hw")
     explanations = _explanations(
         shape if shape is not None else input, layout=layout, filters=filters, stride=stride,
         padding=padding, groups=groups, kernel=kernel, dims=dims, bias=not no_bias,

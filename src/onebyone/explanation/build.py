@@ -87,6 +87,7 @@ def matrix_view(L):
         channels_last=last, channels_first=first, im2col_shape=(rows, depth),
         im2col_elements=rows * depth * g, input_elements=prod(L.input_shape_nchw),
         im2col_is_identity=identity,
+        im2col_expansion=rows * depth * g / prod(L.input_shape_nchw),
     )
 
 
@@ -107,7 +108,8 @@ def whole_image(L):
         structure = f"{depth}blocked Toeplitz: every block is a convolution by one kernel"
     return facts.WholeImage(
         structure=structure, shape=shape, entries=entries, nonzeros=nonzeros,
-        density=nonzeros / entries, sparsity=1 - nonzeros / entries, block_shape=(p_out, p_in),
+        density=nonzeros / entries, sparsity=1 - nonzeros / entries,
+        entries_per_nonzero=entries / nonzeros if nonzeros else None, block_shape=(p_out, p_in),
         block_grid=(L.output_size[0], L.input_size[0]),
         sub_block_shape=(prod(L.output_size[1:]), prod(L.input_size[1:])),
         nonzero_sub_blocks=general.taps_on_input(L, axes=slice(0, 1)),

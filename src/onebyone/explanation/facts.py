@@ -69,6 +69,7 @@ class MatrixView:
     im2col_elements: int
     input_elements: int
     im2col_is_identity: bool  # 1x1, stride 1, no padding: the patches are the pixels themselves
+    im2col_expansion: float  # im2col_elements / input_elements: how much im2col copies
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class WholeImage:
     nonzeros: int  # with every weight non-zero
     density: float
     sparsity: float
+    entries_per_nonzero: Optional[float]  # "1 non-zero in every ..." (g*P for a plain 1x1)
     block_shape: tuple  # each (out channel, in channel) block: (P_out, P_in)
     block_grid: tuple  # a block is itself a grid of sub-blocks, one per (out row, in row) ...
     sub_block_shape: tuple  # ... each mapping one input row to one output row: (W_out, W_in)

@@ -49,10 +49,15 @@ def _paren(v):
     return f"({v})" if v < 0 else str(v)
 
 
+def plural(n, word):
+    """plural(1, 'filter') -> '1 filter'; plural(32, 'filter') -> '32 filters'."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
 def layer_title(L):
     kind = "1x1" if all(k == 1 for k in L.kernel) else x(L.kernel)
     return (f"{kind} Conv{L.dims}d: {x(L.input_size + (L.in_channels,))} -> "
-            f"{L.out_channels} filters -> {x(L.output_size + (L.out_channels,))}"
+            f"{plural(L.out_channels, 'filter')} -> {x(L.output_size + (L.out_channels,))}"
             f" ({AXES[L.dims]} x C, batch {L.batch})")
 
 

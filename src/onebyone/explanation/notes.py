@@ -2,6 +2,7 @@
 from math import prod
 
 from .facts import Note
+from .fmt import plural
 
 
 def _x(sizes):
@@ -18,8 +19,8 @@ def notes(layer, weights, cost):
     found = []
     if one_by_one:
         found.append(Note("channel_mixing", (
-            f"A 1x1 conv keeps the {hw_in} grid and mixes channels at each pixel: each of the "
-            f"{cout} filters is a 1x1x{cin_g} vector, dotted with the {cin_g} values of a pixel. "
+            f"A 1x1 conv keeps the {hw_in} grid and mixes channels at each pixel: "
+            f"{'the one filter' if cout == 1 else f'each of the {cout} filters'} is a 1x1x{cin_g} vector, dotted with the {cin_g} values of a pixel. "
             f"Elementwise x * w (torch.mul of {hw_in}x{cin} by 1x1x{cin}) keeps {cin} channels; "
             f"the conv is that product summed over the channels, once per filter, so "
             f"{hw_in}x{cin} becomes {hw_out}x{cout}."
@@ -42,7 +43,7 @@ def notes(layer, weights, cost):
         )))
     elif one_by_one and cout < cin:
         found.append(Note("reduction", (
-            f"Reduction (bottleneck): {cin} -> {cout} channels, {cin / cout:.3g}x fewer. A "
+            f"Reduction (bottleneck): {cin} -> {plural(cout, 'channel')}, {cin / cout:.3g}x fewer. A "
             f"following 3x3 conv to C channels then costs {cout}*9*C instead of {cin}*9*C "
             f"multiply-adds per pixel; this is how Inception, ResNet bottlenecks and SqueezeNet's "
             f"squeeze layers save compute."

@@ -7,7 +7,14 @@ that no string can reach typer's converters and turn into anything but this one-
 from ..errors import OneByOneError
 
 SPATIAL_LETTERS = {1: "l", 2: "hw", 3: "dhw"}
-EXAMPLE_SHAPE = {1: "28x192 (L x C)", 2: "28x28x192 (H x W x C)", 3: "8x28x28x192 (D x H x W x C)"}
+EXAMPLE_SIZE = {"n": 1, "c": 192, "d": 8, "h": 28, "w": 28, "l": 28}  # for error messages
+
+
+def _example(layout, sep):
+    """An example shape in `layout`, for error messages: 'hwc' -> '28x28x192 (H x W x C)'."""
+    sizes = sep.join(str(EXAMPLE_SIZE[a]) for a in layout)
+    names = (" x " if sep == "x" else ", ").join(a.upper() for a in layout)
+    return f"{sizes} ({names})"
 
 
 def positive_int(value, name, minimum=1):
@@ -73,17 +80,14 @@ def layer_shape(shape, layout=None, dims=2):
     if dims not in SPATIAL_LETTERS:
         raise OneByOneError(f"dims must be 1, 2 or 3 (Conv1d, Conv2d, Conv3d); got {dims}")
     spatial = SPATIAL_LETTERS[dims]
-    if isinstance(shape, str):
-        text = shape.strip().lower()
-        default = f"n c {spatial}" if "," in text else f"{spatial} c"
-        parts = _split(text)
-    else:
-        default, parts = f"n c {spatial}", list(shape)
-    layout = _check_layout(layout or default.replace(" ", ""), spatial)
+    sep = "x" if isinstance(shape, str) and "," not in shape else ","
+    parts = _split(shape.strip().lower()) if isinstance(shape, str) else list(shape)
+    default = spatial + "c" if sep == "x" else "nc" + spatial
+    layout = _check_layout(layout or default, spatial)
     if len(parts) != len(layout):
         raise OneByOneError(
             f"shape {shape!r} gives {len(parts)} size(s) but layout {layout!r} needs "
-            f"{len(layout)}; expected e.g. {EXAMPLE_SHAPE[dims]}"
+            f"{len(layout)}; expected e.g. {_example(layout, sep)}"
         )
     sizes = dict(zip(layout, (_size(p, shape) for p in parts)))
     return sizes.get("n", 1), sizes["c"], tuple(sizes[a] for a in spatial)

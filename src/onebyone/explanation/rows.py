@@ -56,7 +56,7 @@ def matrix(e):
         rows.append(("im2col", f"{fmt.shape(m.im2col_shape)} patch matrix, "
                                f"{fmt.count(m.im2col_elements)} values built from "
                                f"{fmt.count(m.input_elements)} input values "
-                               f"({m.im2col_elements / m.input_elements:.3g}x)"))
+                               f"({m.im2col_expansion:.3g}x)"))
     return "The matrix product (GEMM) it is", rows
 
 
@@ -72,7 +72,9 @@ def whole_image(e):
                                   "of them non-zero"))
     rows += [
         ("entries", fmt.count(w.entries)),
-        ("non-zeros", f"{fmt.count(w.nonzeros)}; sparsity {w.sparsity:.6%}"),
+        ("non-zeros", f"{fmt.count(w.nonzeros)}: one in every {w.entries_per_nonzero:,.4g} "
+                      f"entries (sparsity {w.sparsity:.4%})" if w.nonzeros else
+                      "none: every output pixel reads only padding"),
         ("why a GEMM instead", f"stored dense it is {fmt.nbytes(w.dense_bytes)} of float32; the "
                                f"GEMM keeps only the weight, {fmt.nbytes(w.gemm_weight_bytes)}"),
     ]
@@ -97,7 +99,7 @@ def example_lines(ex):
     """The worked example as lines of text: weights, each pixel's dot products, the outputs."""
     lines = [
         f"Worked example (seed {ex.seed}): {fmt.x(ex.size)} pixels, {ex.in_channels} -> "
-        f"{ex.out_channels} channels, groups {ex.groups}",
+        f"{fmt.plural(ex.out_channels, 'channel')}, groups {ex.groups}",
         f"weight (O, I/groups) = {fmt.lists(ex.weight)}, bias = {fmt.lists(ex.bias)}",
     ]
     for d in ex.dot_products:

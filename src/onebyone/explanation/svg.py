@@ -77,7 +77,7 @@ def filters(count, filter_shape, shown=6):
     if count > shown:
         body.append(_text(x + 10, 24 + d + kh / 2, f"... #{count}", anchor="start"))
         x += 60
-    body.append(_text(20, 14, f"{count} filters, each {fmt.x(filter_shape)}", anchor="start",
+    body.append(_text(20, 14, f"{fmt.plural(count, 'filter')}, each {fmt.x(filter_shape)}", anchor="start",
                       size=13, cls="title"))
     return _svg(max(x + 20, 260), 24 + d + kh + 30, body, "filters")
 

@@ -1,0 +1,46 @@
+"""docs/explain.md pastes real output: re-run each command shown there and compare."""
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from onebyone.cli import main
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "explain.md"
+VARIES = ("--measure",)  # timings: the doc says the numbers change from run to run
+
+
+def _commands():
+    """(command, expected output) for every '$ onebyone ...' line in a console block."""
+    found = []
+    for block in re.findall(r"```console\n(.*?)```", DOC.read_text(), flags=re.S):
+        for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = chunk.partition("\n")
+            found.append((command, output.rstrip("\n")))
+    return found
+
+
+def test_doc_shows_each_question_with_a_command():
+    text = DOC.read_text()
+    questions = re.findall(r'^## "(.*)"$', text, flags=re.M)
+    assert len(questions) == 6
+    for q in questions:  # each question's section has its command and its output
+        section = text.split(f'## "{q}"')[1].split("\n## ")[0]
+        assert "```console\n$ onebyone explain" in section, q
+    assert "![" in text and (DOC.parent / "explain.png").exists()
+
+
+@pytest.mark.parametrize("command, expected", _commands(), ids=lambda v: v if v.startswith("onebyone") else "")
+def test_doc_output_is_what_the_command_prints(command, expected, capsys, monkeypatch):
+    if any(flag in command for flag in VARIES):
+        pytest.skip("measured timings differ between runs")
+    monkeypatch.setenv("COLUMNS", "100")  # the width the doc was made at
+    argv = shlex.split(command)
+    assert argv[0] == "onebyone"
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv[1:])
+    out = capsys.readouterr()
+    printed = "\n".join(line.rstrip() for line in (out.out + out.err).rstrip("\n").splitlines())
+    assert exit_info.value.code == (2 if printed.startswith("onebyone: error:") else 0)
+    assert printed == expected
