@@ -67,3 +67,19 @@ def test_several_layers_make_one_page():
     layers = [onebyone.explain("14x14x64", filters=16), onebyone.explain("14x14x16", filters=64)]
     page = to_html(layers)
     assert page.count("<section>") == 2 and page.count("<html") == 1
+
+
+@pytest.mark.parametrize("shape, options", [
+    ("9x5", {"dims": 1, "filters": 4, "example": True}),
+    ("4x6x6x8", {"dims": 3, "filters": 8, "groups": 8, "example": True}),
+    ("32x32x3", {"filters": 32, "kernel": 3, "padding": 1, "stride": 2}),
+    ("7x7x1", {"filters": 1, "no_bias": True}),
+])
+def test_every_kind_of_layer_renders(shape, options):
+    options = dict(options)
+    bias = not options.pop("no_bias", False)
+    e = onebyone.explain(shape, bias=bias, **options)
+    page = to_html([e])
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", page)
+    assert f"C = {e.layer.in_channels}" in labels
+    assert str(e.matrix.channels_last.left).replace(" ", "") in [s.replace(" ", "") for s in labels]

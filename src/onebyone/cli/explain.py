@@ -37,7 +37,7 @@ def explain(
     input: Optional[str] = typer.Option(
         None, "--input", help="Input as numbers in --layout order, e.g. 1,192,28,28."),
     layout: Optional[str] = typer.Option(
-        None, help="Axis letters of the input: nchw (default for --input), nhwc, chw, hwc, ncdhw ..."),
+        None, help="Axis letters of the input: nchw (default for --input), nhwc, chw, ncdhw ..."),
     filters: Optional[str] = typer.Option(None, help="Output channels (number of filters)."),
     stride: str = typer.Option("1", help="Stride: one integer or one per axis (2 or 2,1)."),
     padding: str = typer.Option("0", help="Zero padding: one integer or one per axis."),
@@ -62,7 +62,8 @@ def explain(
     if (shape or "").startswith("--"):
         raise OneByOneError(f"no such option: {shape} (see onebyone explain --help)")
     if filters is None:
-        raise OneByOneError("--filters is required: the number of output channels, e.g. --filters 32")
+        raise OneByOneError(
+            "--filters is required: the number of output channels, e.g. --filters 32")
     if input is not None and layout is None:  # --input reads like torch: N, C, then space
         layout = "nc" + parse.SPATIAL_LETTERS.get(parse.positive_int(dims, "--dims"), "hw")
     explanations = _explanations(

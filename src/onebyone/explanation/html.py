@@ -4,7 +4,8 @@ from html import escape
 from . import fmt, rows, svg
 
 STYLE = """
-body { font-family: sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px; color: #222; }
+body { font-family: sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px;
+       color: #222; }
 h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
 table { border-collapse: collapse; margin: 8px 0; }
 td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }

@@ -18,19 +18,22 @@ def notes(layer, weights, cost):
     hw_in, hw_out = _x(L.input_size), _x(L.output_size)
     found = []
     if one_by_one:
-        found.append(Note("channel_mixing", (
-            f"A 1x1 conv keeps the {hw_in} grid and mixes channels at each pixel: "
-            f"{'the one filter' if cout == 1 else f'each of the {cout} filters'} is a 1x1x{cin_g} vector, dotted with the {cin_g} values of a pixel. "
-            f"Elementwise x * w (torch.mul of {hw_in}x{cin} by 1x1x{cin}) keeps {cin} channels; "
-            f"the conv is that product summed over the channels, once per filter, so "
-            f"{hw_in}x{cin} becomes {hw_out}x{cout}."
-        )))
+        each = "the one filter" if cout == 1 else f"each of the {cout} filters"
+        group = " of its group" if g > 1 else ""
+        text = (f"A 1x1 conv looks at one pixel at a time, never its neighbours, and mixes its "
+                f"channels: {each} is a 1x1x{cin_g} vector, dotted with the "
+                f"{plural(cin_g, 'value')}{group} at a pixel.")
+        if g == 1 and cin > 1:  # the torch.mul question, in this layer's numbers
+            text += (f" Elementwise x * w (torch.mul of {hw_in}x{cin} by 1x1x{cin}) keeps {cin} "
+                     f"channels; the conv is that product summed over the channels, once per "
+                     f"filter, so {hw_in}x{cin} becomes {hw_out}x{cout}.")
+        found.append(Note("channel_mixing", text))
     if cin_g == 1 and one_by_one:
         found.append(Note("cin_one", (
             f"One input channel per filter: output channel o is w[o] * x + b[o], a scaled copy "
-            f"of its input channel. The {cout_g} outputs{' per group' if g > 1 else ''} span a "
-            f"rank-1 space at every pixel: the ({cout_g}, 1) weight has rank 1, so until a "
-            f"nonlinearity they carry nothing beyond the one input channel."
+            f"of its input channel. The {cout_g} output channels{' per group' if g > 1 else ''} "
+            f"are {cout_g} multiples of the same image, plus constants: the ({cout_g}, 1) weight "
+            f"has rank 1, so until a nonlinearity they carry nothing beyond that one channel."
         )))
     # The channel-count notes speak of 1x1 mixing; a k x k conv gets the general_kernel note.
     if one_by_one and cin == cout:
@@ -43,7 +46,8 @@ def notes(layer, weights, cost):
         )))
     elif one_by_one and cout < cin:
         found.append(Note("reduction", (
-            f"Reduction (bottleneck): {cin} -> {plural(cout, 'channel')}, {cin / cout:.3g}x fewer. A "
+            f"Reduction (bottleneck): {cin} -> {plural(cout, 'channel')}, {cin / cout:.3g}x "
+            f"fewer. A "
             f"following 3x3 conv to C channels then costs {cout}*9*C instead of {cin}*9*C "
             f"multiply-adds per pixel; this is how Inception, ResNet bottlenecks and SqueezeNet's "
             f"squeeze layers save compute."

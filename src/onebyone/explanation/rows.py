@@ -64,7 +64,8 @@ def whole_image(e):
     w = e.whole_image
     rows = [
         ("structure", w.structure),
-        ("shape", f"{fmt.shape(w.shape)} = (Cout*P_out, Cin*P_in), blocks of {fmt.shape(w.block_shape)}"),
+        ("shape", f"{fmt.shape(w.shape)} = (Cout*P_out, Cin*P_in), blocks of "
+                  f"{fmt.shape(w.block_shape)}"),
     ]
     if e.layer.dims > 1:
         rows.append(("one block", f"a {fmt.x(w.block_grid)} grid of {fmt.shape(w.sub_block_shape)} "

@@ -33,6 +33,11 @@ def _svg(width, height, body, title):
             + "".join(body) + "</svg>")
 
 
+def _line(x1, y1, x2, y2):
+    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="#555" '
+            'stroke-width="0.4"/>')
+
+
 def _box(x0, y0, w, h, d, fill, rows=0, cols=0):
     """An isometric box: front face w x h at (x0, y0 + d), receding d up and to the right."""
     top = [(x0, y0 + d), (x0 + d, y0), (x0 + w + d, y0), (x0 + w, y0 + d)]
@@ -41,10 +46,10 @@ def _box(x0, y0, w, h, d, fill, rows=0, cols=0):
     parts = [_poly(top, fill), _poly(side, fill), _poly(front, fill)]
     for i in range(1, rows):  # a few grid lines say "pixels" without drawing all 784
         y = y0 + d + h * i / rows
-        parts.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#555" stroke-width="0.4"/>')
+        parts.append(_line(x0, y, x0 + w, y))
     for i in range(1, cols):
         x = x0 + w * i / cols
-        parts.append(f'<line x1="{x:.1f}" y1="{y0 + d}" x2="{x:.1f}" y2="{y0 + d + h}" stroke="#555" stroke-width="0.4"/>')
+        parts.append(_line(x, y0 + d, x, y0 + d + h))
     return parts
 
 
@@ -77,7 +82,8 @@ def filters(count, filter_shape, shown=6):
     if count > shown:
         body.append(_text(x + 10, 24 + d + kh / 2, f"... #{count}", anchor="start"))
         x += 60
-    body.append(_text(20, 14, f"{fmt.plural(count, 'filter')}, each {fmt.x(filter_shape)}", anchor="start",
+    body.append(_text(20, 14, f"{fmt.plural(count, 'filter')}, each {fmt.x(filter_shape)}",
+                      anchor="start",
                       size=13, cls="title"))
     return _svg(max(x + 20, 260), 24 + d + kh + 30, body, "filters")
 
