@@ -52,12 +52,15 @@ def test_api_raises_the_one_error_type():
         onebyone.explain((1, 4, 5, 5), filters=6, groups=3)
     with pytest.raises(onebyone.OneByOneError, match=r"kernel 1x9 is larger than the input 5x5"):
         onebyone.explain("5x5x2", filters=2, kernel=(1, 9))
+    with pytest.raises(onebyone.OneByOneError, match=r"bias must be True or False; got 'no'"):
+        onebyone.explain("5x5x2", filters=2, bias="no")
 
 
 @pytest.mark.parametrize("argv, words", [
     (["4x4x3", "--filters", "3", "--filtrs", "3"], ["unexpected extra argument"]),
     (["--filtrs", "3", "--filters", "3"], ["unexpected extra argument"]),
     (["--frobnicate", "--filters", "3"], ["no such option: --frobnicate"]),
+    (["--input", "1,3,4,4", "--frobnicate", "--filters", "3"], ["no such option: --frobnicate"]),
     (["4x4x3", "--filters"], ["--filters", "requires an argument"]),
 ])
 def test_cli_usage_errors_are_one_line_too(argv, words, capsys):

@@ -54,13 +54,13 @@ def explain(
     """Explain a convolution layer: weights, params, FLOPs, matrix views, roofline, notes."""
     from ..explanation import parse
 
+    if (shape or "").startswith("--"):  # an unknown option, let through as the shape
+        raise OneByOneError(f"no such option: {shape} (see onebyone explain --help)")
     if (shape is None) == (input is None):
         raise OneByOneError(
             "give the input once: a shape such as 28x28x192, or --input 1,192,28,28 --layout nchw; "
             f"got {'both' if shape else 'neither'}"
         )
-    if (shape or "").startswith("--"):
-        raise OneByOneError(f"no such option: {shape} (see onebyone explain --help)")
     if filters is None:
         raise OneByOneError(
             "--filters is required: the number of output channels, e.g. --filters 32")

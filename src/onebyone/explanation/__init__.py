@@ -5,6 +5,7 @@ build.py      shapes, params, cost, matrix sizes      notes.py     the special c
 roofline.py   bytes, intensity, peaks                 example.py   the worked example
 general.py    k x k convs as one (Toeplitz) matrix    text.py, as_json.py, html.py, svg.py: output
 """
+from ..errors import OneByOneError
 from . import build, parse
 from .facts import Explanation
 from .notes import notes
@@ -36,6 +37,9 @@ def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=
     Traceback (most recent call last):
     onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) but layout 'hwc' needs 3; expected e.g. 28x28x192 (H x W x C)
     """
+    for name, flag in (("bias", bias), ("example", example), ("measure", measure)):
+        if not isinstance(flag, bool):
+            raise OneByOneError(f"{name} must be True or False; got {flag!r}")
     dims = parse.positive_int(dims, "dims")
     batch, cin, size = parse.layer_shape(shape, layout, dims)
     layer = build.layer(
@@ -50,8 +54,6 @@ def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=
 
 def from_layer(layer, *, example=False, measure=False, seed=0):
     """The Explanation of a checked facts.Layer (what explain() and a module walker build)."""
-    from ..errors import OneByOneError
-
     if example and any(k != 1 for k in layer.kernel):
         raise OneByOneError(
             "the worked example is of a 1x1 conv; expected kernel 1 with example=True, got "

@@ -28,6 +28,14 @@ def nbytes(n):
     return f"{n} B"
 
 
+def seconds(s):
+    """A duration in the unit that reads best: 9.6e-05 -> '96.3 us'."""
+    for size, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if s >= size:
+            return f"{s / size:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
 def rate(v, unit):
     return f"{v / 1e9:.3g} G{unit}/s"
 

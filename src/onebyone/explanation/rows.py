@@ -92,7 +92,7 @@ def roofline(e):
                   f"balance {r.balance:.3g} FLOPs/byte"),
         ("source of peaks", r.peaks_source),
         ("verdict", f"{r.bound}-bound: intensity {side} the balance; at least "
-                    f"{r.min_time_s * 1e6:.3g} us"),
+                    f"{fmt.seconds(r.min_time_s)}"),
     ]
 
 
