@@ -1,4 +1,10 @@
-"""docs/explain.md pastes real output: re-run each command shown there and compare."""
+"""docs/explain.md pastes real output: re-run each command shown there and compare.
+
+After changing what explain prints, refresh the doc with `python tests/explain/test_explain_docs.py`.
+"""
+import contextlib
+import io
+import os
 import re
 import shlex
 from pathlib import Path
@@ -44,3 +50,28 @@ def test_doc_output_is_what_the_command_prints(command, expected, capsys, monkey
     printed = "\n".join(line.rstrip() for line in (out.out + out.err).rstrip("\n").splitlines())
     assert exit_info.value.code == (2 if printed.startswith("onebyone: error:") else 0)
     assert printed == expected
+
+
+def _printed(command):
+    """(exit code, what `command` prints on stdout and stderr) at the doc's width, in-process."""
+    os.environ["COLUMNS"] = "100"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            main(shlex.split(command)[1:])
+        except SystemExit as e:
+            code = e.code
+    return code, "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())
+
+
+def refresh():
+    """Rewrite every console block of the doc with the output its commands print now."""
+    def block(match):
+        commands = re.findall(r"^\$ (.*)$", match.group(1), flags=re.M)
+        return "```console\n" + "".join(f"$ {c}\n{_printed(c)[1]}\n" for c in commands) + "```"
+
+    DOC.write_text(re.sub(r"```console\n(.*?)```", block, DOC.read_text(), flags=re.S))
+
+
+if __name__ == "__main__":
+    refresh()
