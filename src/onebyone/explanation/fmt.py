@@ -14,7 +14,11 @@ def x(t):
 
 
 def count(n):
-    """Thousands separators, and a short form for big numbers: 4816896 -> '4,816,896 (4.82 M)'."""
+    """Thousands separators, and a short form for big numbers.
+
+    >>> count(4816896), count(512)
+    ('4,816,896 (4.82 M)', '512')
+    """
     for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M")):
         if n >= size:
             return f"{n:,} ({n / size:.3g} {unit})"
@@ -41,13 +45,23 @@ def rate(v, unit):
 
 
 def product(p):
-    """'(784, 192) @ (192, 32) -> (784, 32)', with 'x count' when there are several."""
+    """A matrix product with its shapes, and how many of them when there are several.
+
+    >>> from onebyone.explanation.facts import Product
+    >>> product(Product((784, 48), (48, 8), (784, 8), count=4, meaning=""))
+    '(784, 48) @ (48, 8) -> (784, 8)  x 4'
+    """
     times = f"  x {p.count:,}" if p.count > 1 else ""
     return f"{shape(p.left)} @ {shape(p.right)} -> {shape(p.result)}{times}"
 
 
 def dot(d):
-    """'2*1 + (-1)*3 + 0 = 5': one output value written out."""
+    """One output value written out, negative numbers in parentheses.
+
+    >>> from onebyone.explanation.facts import DotProduct
+    >>> dot(DotProduct(pixel=(0, 0), out_channel=0, terms=((2, 1), (-1, 3)), bias=1, value=0))
+    '2*1 + (-1)*3 + 1 = 0'
+    """
     terms = " + ".join(f"{_paren(w)}*{_paren(v)}" for w, v in d.terms)
     bias = f" + {_paren(d.bias)}" if d.bias else ""
     return f"{terms}{bias} = {d.value}"

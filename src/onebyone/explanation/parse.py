@@ -72,9 +72,9 @@ def layer_shape(shape, layout=None, dims=2):
     (1, 192, (28, 28))
     >>> layer_shape("1,28,28,192", layout="nhwc")
     (1, 192, (28, 28))
-    >>> layer_shape("28x28")
+    >>> layer_shape("28x28")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) but layout 'hwc' needs 3; expected e.g. 28x28x192 (H x W x C)
+    onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) ... expected e.g. 28x28x192 (H x W x C)
     """
     dims = positive_int(dims, "dims")
     if dims not in SPATIAL_LETTERS:
