@@ -25,7 +25,11 @@ def test_example_agrees_with_torch(shape, filters, options):
     expected = conv[len(ex.size) - 1](x, w, b, groups=ex.groups)[0].movedim(0, -1)
     for output in (ex.output_hwc, ex.output_onebyone, ex.output_torch):
         np.testing.assert_array_equal(np.array(output, dtype=float), expected.numpy())
-    assert ex.max_abs_diff == 0 and ex.whole_image_agrees
+    assert ex.max_abs_diff == 0 and ex.whole_image_agrees and ex.gemm_agrees
+    pixels_by_channel = expected.reshape(-1, ex.out_channels).numpy()
+    gemm = np.array(ex.gemm_x) @ np.array(ex.gemm_w) + np.array(ex.bias)  # (P, Cin) @ (Cin, Cout)
+    np.testing.assert_array_equal(gemm, pixels_by_channel)
+    np.testing.assert_array_equal(np.array(ex.gemm_y), pixels_by_channel)
     for d in ex.dot_products:  # each written-out sum is what it says
         assert sum(wi * xi for wi, xi in d.terms) + d.bias == d.value
         assert d.value == expected[d.pixel + (d.out_channel,)]

@@ -45,7 +45,9 @@ def test_labels_render_in_chromium(page, chromium, tmp_path):
                   "(8, 12) whole-image matrix"]:
         assert label in svg_text, label
     assert f"{p.left} @ {p.right} -&gt; {p.result}" in dom  # the table row, HTML-escaped
-    assert dom.count("<svg") == 6  # input, filters, output, two products, the example's matrix
+    # input, filters, output, two products, the example as a product and as one matrix
+    assert dom.count("<svg") == 7
+    assert "x (4, 3)" in svg_text and "W^T (3, 2)" in svg_text and "y (4, 2)" in svg_text
     assert "The three agree exactly" in dom
 
 

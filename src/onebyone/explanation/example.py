@@ -73,6 +73,12 @@ def example(layer, seed=0):
     m = whole_image_matrix(w, pixels, g)
     flat = m @ x[0].reshape(cin * pixels) + np.repeat(b, pixels)
     to_hwc = lambda a: np.moveaxis(a, 0, -1)  # noqa: E731 - read pixel by pixel
+    # And as the channels-last GEMM: (P, Cin) @ (Cin, Cout) + bias, groups as a block diagonal.
+    from scipy.linalg import block_diag
+
+    rows = to_hwc(x[0]).reshape(pixels, cin)
+    full = block_diag(*np.split(w, g, axis=0)).T  # (Cin, Cout)
+    gemm = rows @ full + b
     return Example(
         seed=seed, in_channels=cin, out_channels=cout, groups=g, size=size,
         x_hwc=_nested(to_hwc(x[0]).astype(int)), weight=_nested(w.astype(int)),
@@ -81,4 +87,7 @@ def example(layer, seed=0):
         output_onebyone=_nested(to_hwc(ours)), output_torch=_nested(to_hwc(theirs)),
         max_abs_diff=diff, whole_image=_nested(m.toarray().astype(int)),
         whole_image_agrees=bool(np.array_equal(flat, by_hand.reshape(-1))),
+        gemm_x=_nested(rows.astype(int)), gemm_w=_nested(full.astype(int)),
+        gemm_y=_nested(gemm.astype(int)),
+        gemm_agrees=bool(np.array_equal(gemm, to_hwc(by_hand).reshape(pixels, cout))),
     )

@@ -138,6 +138,10 @@ class Example:
     max_abs_diff: float  # between the three
     whole_image: tuple  # kron(W, I_P) as a dense nested tuple (small by construction)
     whole_image_agrees: bool  # kron(W, I_P) @ flat(x) == flat(y)
+    gemm_x: tuple  # (P, Cin): one row per pixel
+    gemm_w: tuple  # (Cin, Cout): the weight transposed (block-diagonal when grouped)
+    gemm_y: tuple  # (P, Cout) = gemm_x @ gemm_w + bias
+    gemm_agrees: bool  # gemm_y == the written-out dot products
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,9 @@ def _layer(e):
     if e.example is not None:
         first, *rest = rows.example_lines(e.example)
         parts.append(f"<h2>{escape(first)}</h2>")
-        parts.append(svg.pattern(e.example.whole_image))
+        ex = e.example
+        parts.append(svg.numbers_product(ex.gemm_x, ex.gemm_w, ex.bias, ex.gemm_y))
+        parts.append(svg.pattern(ex.whole_image))
         parts.append("<p>Each block is one weight times the identity: output pixel p reads only "
                      "input pixel p.</p>")
         parts.append(f"<pre>{escape(chr(10).join(rest))}</pre>")

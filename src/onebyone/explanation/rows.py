@@ -107,6 +107,7 @@ def example_lines(ex):
         if d.out_channel == 0:
             lines.append(f"pixel {fmt.shape(d.pixel)}: x = {fmt.lists(fmt.at(ex.x_hwc, d.pixel))}")
         lines.append(f"  out[{d.out_channel}] = {fmt.dot(d)}")
+    lines += gemm_lines(ex)
     m = ex.whole_image
     lines.append(f"the whole-image matrix kron(W, I_P), ({len(m)}, {len(m[0])}), times the "
                  "flattened image (channel by channel):")
@@ -116,7 +117,29 @@ def example_lines(ex):
         f"output by hand (pixel by pixel, channels last): {fmt.lists(ex.output_hwc)}",
         f"onebyone.conv1x1:                               {fmt.lists(ex.output_onebyone)}",
         f"torch conv:                                     {fmt.lists(ex.output_torch)}",
-        f"The three {agree}; kron(W, I_P) @ flat(x) + bias "
-        f"{'gives the same' if ex.whole_image_agrees else 'DISAGREES'}.",
+        f"The three {agree}; x @ W^T + bias "
+        f"{'gives the same' if ex.gemm_agrees else 'DISAGREES'}, and so does kron(W, I_P) @ "
+        f"flat(x) + bias{'' if ex.whole_image_agrees else ': NO, IT DISAGREES'}.",
     ]
     return lines
+
+
+def gemm_lines(ex):
+    """The example as one product, side by side: x (P, Cin) @ W^T (Cin, Cout) + b = y (P, Cout)."""
+    grids = [ex.gemm_x, ex.gemm_w, (ex.bias,), ex.gemm_y]
+    names = ("x", "W^T", "", "y")
+    heads = [f"{name} {fmt.shape((len(g), len(g[0])))}" for name, g in zip(names, grids)]
+    heads[2] = "bias"
+    cells = [[" ".join(f"{v:3d}" for v in row) for row in g] for g in grids]
+    widths = [max(len(h), *(len(c) for c in col)) for h, col in zip(heads, cells)]
+    signs = ["  @  ", "  +  ", "  =  "]
+    lines = ["as one matrix product, a row per pixel (channels last):"]
+    lines.append("  " + _join([h.ljust(w) for h, w in zip(heads, widths)], ["     "] * 3).rstrip())
+    for i in range(max(len(c) for c in cells)):
+        parts = [(col[i] if i < len(col) else "").ljust(w) for col, w in zip(cells, widths)]
+        lines.append("  " + _join(parts, signs if i == 0 else ["     "] * 3).rstrip())
+    return lines
+
+
+def _join(parts, signs):
+    return parts[0] + "".join(s + p for s, p in zip(signs, parts[1:]))

@@ -133,3 +133,24 @@ def pattern(matrix, cell=14):
     body.append(_text(20, 20, f"({rows}, {cols}) whole-image matrix", anchor="start", size=12,
                       cls="title"))
     return _svg(40 + cols * cell, 40 + rows * cell, body, "whole-image matrix")
+
+
+def numbers_product(x, w, bias, y, cell=26):
+    """The worked example as x @ W^T + bias = y, every cell written out, coloured by role."""
+    grids = [(x, INPUT, "x"), (w, WEIGHT, "W^T"), ((bias,), WEIGHT, "bias"), (y, OUTPUT, "y")]
+    body, left, top = [], 20, 34
+    height = max(len(g) for g, _, _ in grids) * cell
+    for i, (grid, fill, name) in enumerate(grids):
+        for r, row in enumerate(grid):
+            for c, v in enumerate(row):
+                body.append(f'<rect x="{left + c * cell}" y="{top + r * cell}" width="{cell}" '
+                            f'height="{cell}" fill="{fill}" stroke="{INK}" stroke-width="0.5"/>')
+                body.append(_text(left + c * cell + cell / 2, top + r * cell + cell / 2 + 4, v))
+        width = len(grid[0]) * cell
+        label = name if name == "bias" else f"{name} {fmt.shape((len(grid), len(grid[0])))}"
+        body.append(_text(left + width / 2, top - 8, label, cls="shape"))
+        left += width
+        if i < 3:
+            body.append(_text(left + 16, top + cell / 2 + 6, "@+="[i], size=18))
+            left += 32
+    return _svg(left + 20, top + height + 16, body, "worked example as one matrix product")
