@@ -8,10 +8,12 @@ from onebyone.cli import main
 
 # The schema's field names, frozen: changing them means a new schema version (docs/explain.md).
 SCHEMA_FIELDS = {
-    "": ["schema", "layer", "weights", "cost", "matrix", "whole_image", "roofline", "notes", "example"],
+    "": ["schema", "layer", "weights", "cost", "matrix", "whole_image", "roofline", "notes",
+         "example"],
     "layer": ["dims", "batch", "in_channels", "out_channels", "input_size", "kernel", "stride",
               "padding", "groups", "bias", "output_size", "input_shape_nchw", "output_shape_nchw"],
-    "weights": ["pytorch_shape", "keras_shape", "filters", "filter_shape", "kernels", "kernel_shape",
+    "weights": ["pytorch_shape", "keras_shape", "filters", "filter_shape", "kernels",
+                "kernel_shape",
                 "slices_2d", "params_without_bias", "bias_params", "params_with_bias", "params"],
     "cost": ["output_elements", "macs", "flops", "bias_adds"],
     "matrix": ["channels_last", "channels_first", "im2col_shape", "im2col_elements",

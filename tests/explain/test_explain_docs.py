@@ -1,6 +1,7 @@
 """docs/explain.md pastes real output: re-run each command shown there and compare.
 
-After changing what explain prints, refresh the doc with `python tests/explain/test_explain_docs.py`.
+After changing what explain prints, refresh the doc with
+`python tests/explain/test_explain_docs.py`.
 """
 import contextlib
 import io
@@ -37,7 +38,11 @@ def test_doc_shows_each_question_with_a_command():
     assert "![" in text and (DOC.parent / "explain.png").exists()
 
 
-@pytest.mark.parametrize("command, expected", _commands(), ids=lambda v: v if v.startswith("onebyone") else "")
+def _id(value):
+    return value if value.startswith("onebyone") else ""
+
+
+@pytest.mark.parametrize("command, expected", _commands(), ids=_id)
 def test_doc_output_is_what_the_command_prints(command, expected, capsys, monkeypatch):
     if any(flag in command for flag in VARIES):
         pytest.skip("measured timings differ between runs")

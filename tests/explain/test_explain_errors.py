@@ -19,8 +19,12 @@ BAD = [  # (CLI arguments, words the one-line message must contain)
     (["28x28x192", "--filters", "32", "--stride", "2,2,2"], ["stride", "2 of them", "'2,2,2'"]),
     (["28x28x192", "--filters", "32", "--dims", "4"], ["dims must be 1, 2 or 3", "4"]),
     (["28x28x192", "--filters", "32", "--dims", "x"], ["dims must be an integer", "'x'"]),
-    (["28x28x192", "--filters", "32", "--padding", "-1"], ["padding must be an integer >= 0"]),
-    (["--input", "1,192,28,28", "--layout", "nchx", "--filters", "32"], ["layout must name", "'nchx'"]),
+    (["28x28x192", "--filters", "32", "--padding", "-1"],
+     ["padding must be one integer >= 0", "'-1'"]),
+    (["28x28x192", "--filters", "32", "--stride", "2x"],
+     ["stride must be one integer >= 1 or 2", "'2x'"]),
+    (["--input", "1,192,28,28", "--layout", "nchx", "--filters", "32"],
+     ["layout must name", "'nchx'"]),
     (["--input", "1,2,5,3", "--layout", "nhwc", "--filters", "4", "--kernel", "3"],
      ["kernel 3x3 is larger than the input 2x5"]),
     (["28x28x192"], ["--filters is required"]),
@@ -31,7 +35,11 @@ BAD = [  # (CLI arguments, words the one-line message must contain)
 ]
 
 
-@pytest.mark.parametrize("argv, words", BAD, ids=lambda v: " ".join(v) if isinstance(v[0], str) else "")
+def _id(value):
+    return " ".join(value) if value and isinstance(value[0], str) and value[0] != "" else ""
+
+
+@pytest.mark.parametrize("argv, words", BAD, ids=_id)
 def test_cli_bad_input_one_line_exit_2(argv, words, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["explain", *argv])
@@ -76,7 +84,22 @@ def test_cli_usage_errors_are_one_line_too(argv, words, capsys):
 def test_error_examples_follow_the_layout():
     with pytest.raises(onebyone.OneByOneError, match=r"expected e.g. 1,192,28,28 \(N, C, H, W\)"):
         onebyone.explain((28, 28, 192), filters=3)
-    with pytest.raises(onebyone.OneByOneError, match=r"expected e.g. 8x28x28x192 \(D x H x W x C\)"):
+    with pytest.raises(onebyone.OneByOneError,
+                       match=r"expected e.g. 8x28x28x192 \(D x H x W x C\)"):
         onebyone.explain("28x28x192", filters=3, dims=3)
     with pytest.raises(onebyone.OneByOneError, match=r"expected e.g. 1,28,28,192 \(N, H, W, C\)"):
         onebyone.explain("1,28,28", filters=3, layout="nhwc")
+
+
+def test_installed_command_prints_one_line_in_a_real_process():
+    """The console entry point, in its own process: no traceback reaches the terminal."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "from onebyone.cli import main; main()", "explain", "-1x2x3",
+         "--filters", "3"], capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "onebyone: error: every size in a shape must be an integer >= 1; got '-1' in '-1x2x3'"]

@@ -55,7 +55,8 @@ def test_screenshot_is_a_drawing(page, chromium, tmp_path):
     import matplotlib.image
 
     png = tmp_path / "shot.png"
-    _chromium(chromium, tmp_path, f"--screenshot={png}", "--window-size=1000,1400", page[1].as_uri())
+    _chromium(chromium, tmp_path, f"--screenshot={png}", "--window-size=1000,1400",
+              page[1].as_uri())
     image = matplotlib.image.imread(png)[..., :3]  # floats in [0, 1]
     assert image.shape[:2] == (1400, 1000)
     assert image.std() > 0.05  # not a blank page

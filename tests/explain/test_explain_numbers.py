@@ -17,7 +17,8 @@ CONV = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}
 SPATIAL = {1: "l", 2: "hw", 3: "dhw"}
 
 
-def _explain_and_module(cin, cout, size, kernel=1, stride=1, padding=0, groups=1, bias=True, batch=1):
+def _explain_and_module(cin, cout, size, kernel=1, stride=1, padding=0, groups=1, bias=True,
+                        batch=1):
     dims = len(size)
     e = onebyone.explain((batch, cin) + tuple(size), filters=cout, dims=dims, kernel=kernel,
                          stride=stride, padding=padding, groups=groups, bias=bias)
@@ -123,7 +124,8 @@ def _im2col(x, L):
     groups=st.integers(1, 3), kernel=st.integers(1, 3), stride=st.integers(1, 3),
     padding=st.integers(0, 1), extra=st.integers(0, 4), bias=st.booleans(),
 )
-def test_random_layers_match_torch(dims, cin_g, cout_g, groups, kernel, stride, padding, extra, bias):
+def test_random_layers_match_torch(dims, cin_g, cout_g, groups, kernel, stride, padding, extra,
+                                   bias):
     size = (kernel + extra,) * dims
     e, conv = _explain_and_module(cin_g * groups, cout_g * groups, size, kernel, stride, padding,
                                   groups, bias)

@@ -35,7 +35,7 @@ def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=
     (4816896, (25088, 150528))
     >>> explain("28x28", filters=32)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) ... expected e.g. 28x28x192 (H x W x C)
+    onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) but layout 'hwc' needs 3; ...
     """
     for name, flag in (("bias", bias), ("example", example), ("measure", measure)):
         if not isinstance(flag, bool):

@@ -50,11 +50,15 @@ def per_axis(value, name, dims, minimum=1):
     parts = list(parts)
     if len(parts) == 1:
         parts = parts * dims
-    if len(parts) != dims:
+    try:
+        if len(parts) != dims:
+            raise OneByOneError("wrong count")
+        return tuple(positive_int(p, name, minimum) for p in parts)
+    except OneByOneError:  # one message for every way it can be wrong, with the whole value
         raise OneByOneError(
-            f"{name} must be one integer or {dims} of them (one per spatial axis); got {value!r}"
-        )
-    return tuple(positive_int(p, name, minimum) for p in parts)
+            f"{name} must be one integer >= {minimum} or {dims} of them (one per spatial axis); "
+            f"got {value!r}"
+        ) from None
 
 
 def _split(text):
@@ -74,7 +78,7 @@ def layer_shape(shape, layout=None, dims=2):
     (1, 192, (28, 28))
     >>> layer_shape("28x28")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) ... expected e.g. 28x28x192 (H x W x C)
+    onebyone.errors.OneByOneError: shape '28x28' gives 2 size(s) but layout 'hwc' needs 3; ...
     """
     dims = positive_int(dims, "dims")
     if dims not in SPATIAL_LETTERS:
