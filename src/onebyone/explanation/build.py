@@ -9,6 +9,7 @@ from ..errors import OneByOneError
 from . import facts, general
 
 FLOAT32 = 4
+ROWS = {1: "N*L", 2: "N*H*W", 3: "N*D*H*W"}  # what the rows of the channels-last product count
 
 
 def layer(batch, in_channels, out_channels, input_size, kernel, stride, padding, groups, bias):
@@ -76,7 +77,7 @@ def matrix_view(L):
     per_group = " per group" if g > 1 else ""
     last = facts.Product(
         left=(rows, depth), right=(depth, cout_g), result=(rows, cout_g), count=g,
-        meaning=f"one row per output pixel (N*H*W), one column per filter{per_group}",
+        meaning=f"one row per output pixel ({ROWS[L.dims]}), one column per filter{per_group}",
     )
     first = facts.Product(
         left=(cout_g, depth), right=(depth, pixels), result=(cout_g, pixels), count=L.batch * g,

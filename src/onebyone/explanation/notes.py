@@ -29,12 +29,16 @@ def notes(layer, weights, cost):
                      f"filter, so {hw_in}x{cin} becomes {hw_out}x{cout}.")
         found.append(Note("channel_mixing", text))
     if cin_g == 1 and one_by_one:
-        found.append(Note("cin_one", (
-            f"One input channel per filter: output channel o is w[o] * x + b[o], a scaled copy "
-            f"of its input channel. The {cout_g} output channels{' per group' if g > 1 else ''} "
-            f"are {cout_g} multiples of the same image, plus constants: the ({cout_g}, 1) weight "
-            f"has rank 1, so until a nonlinearity they carry nothing beyond that one channel."
-        )))
+        text = ("One input channel per filter: output channel o is w[o] * x + b[o], a scaled "
+                "copy of its input channel.")
+        if cout_g > 1:
+            text += (f" The {cout_g} output channels{' of each group' if g > 1 else ''} are "
+                     f"{cout_g} multiples of the same image, plus constants: the ({cout_g}, 1) "
+                     f"weight has rank 1, so until a nonlinearity they carry nothing beyond that "
+                     f"one channel.")
+        else:
+            text += " The layer is a per-channel scale and shift, like an affine BatchNorm."
+        found.append(Note("cin_one", text))
     # The channel-count notes speak of 1x1 mixing; a k x k conv gets the general_kernel note.
     if one_by_one and cin == cout:
         found.append(Note("cin_eq_cout", (
