@@ -22,3 +22,16 @@ def bench_ops(
     from ..bench import cli_ops, shapes
 
     cli_ops.main(out, tuple(model or shapes.SUITE_MODELS), tuple(batch or (1, 8)), budget, limit)
+
+
+@bench_app.command("models")
+def bench_models(
+    out: str = typer.Option("bench-out", "--out", "-o", help="Directory for models.csv, models.png, models.md."),
+    model: Optional[List[str]] = typer.Option(None, "--model", help="Models to run (repeatable); default all eight."),
+    compile: bool = typer.Option(True, "--compile/--no-compile", help="Include torch.compile (slow to warm up)."),
+    budget: float = typer.Option(3.0, help="Seconds of interleaved rounds per model."),
+):
+    """Whole torchvision models: eager, channels_last, fx fuse, torch.compile, onebyone.optimize."""
+    from ..bench import cli_models, models
+
+    cli_models.main(out, tuple(model or models.MODELS), compile, budget)

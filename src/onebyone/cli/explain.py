@@ -2,9 +2,7 @@
 
 Every option arrives as text and is parsed by onebyone.explanation.parse, so a bad value is a
 OneByOneError (one line, exit 2) and never a typer conversion error or a traceback.
-A `--block NAME` option would fit in `_explanations`: build the block, make a facts.Layer for
-each 1x1 conv in it, and return one Explanation per conv (from_layer); the output code already
-takes a list.
+`--block NAME` lists the 1x1 convs of one of onebyone.blocks on the given H x W x C input.
 """
 from typing import List, Optional
 
@@ -50,6 +48,8 @@ def explain(
     seed: str = typer.Option("0", help="Seed of the worked example."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (schema onebyone.explain/1)."),
     html: Optional[str] = typer.Option(None, "--html", help="Write a self-contained HTML page."),
+    block: Optional[str] = typer.Option(
+        None, "--block", help="A block of onebyone.blocks (fire, inception, ...): list its 1x1 convs."),
 ):
     """Explain a convolution layer: weights, params, FLOPs, matrix views, roofline, notes."""
     from ..explanation import parse
@@ -61,6 +61,8 @@ def explain(
             "give the input once: a shape such as 28x28x192, or --input 1,192,28,28 --layout nchw; "
             f"got {'both' if shape else 'neither'}"
         )
+    if block is not None:
+        return _block(block, shape if shape is not None else input, as_json)
     if filters is None:
         raise OneByOneError(
             "--filters is required: the number of output channels, e.g. --filters 32")
@@ -97,3 +99,18 @@ def _emit(explanations, as_json, html):
 
         for e in explanations:
             render(e)
+
+
+def _block(name, shape, as_json):
+    """The block's 1x1 convs on an H x W x C input (given as SHAPE or --input)."""
+    from ..explanation import block
+
+    if "," in shape:
+        raise OneByOneError(f"--block takes the input as H x W x C, e.g. 28x28x192; got {shape!r}")
+    rows, totals = block.block_rows(name, shape)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(block.as_dict(name, shape, rows, totals)))
+    else:
+        block.render(name, shape, rows, totals)

@@ -1,0 +1,35 @@
+"""Running the models benchmark end to end: progress, table, files."""
+import shlex
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+from ..errors import OneByOneError
+from . import models, report
+
+
+def main(out_dir="bench-out", names=models.MODELS, compile=True, budget_s=3.0, console=None, command=None):
+    """Benchmark each model; write models.csv, models.png and models.md into out_dir."""
+    console = console or Console()
+    unknown = sorted(set(names) - set(models.MODELS))
+    if unknown:
+        raise OneByOneError(f"models must be among {', '.join(models.MODELS)}; got {', '.join(unknown)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, name in enumerate(names, 1):
+        with console.status(f"[{i}/{len(names)}] {name}: optimize, compile, then interleaved runs"):
+            rows.append(models.measure(name, compile=compile, budget_s=budget_s))
+        r = rows[-1]
+        console.print(f"{name}: eager {r.eager_ms:.1f} ms, optimize {r.optimize_ms:.1f} ms "
+                      f"({r.eager_ms / r.optimize_ms:.2f}x), compile {r.compile_ms:.1f} ms")
+    command = command or "onebyone " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    md = models.summary(rows, command)
+    report.write_csv(rows, out / "models.csv")
+    models.plot(rows, out / "models.png")
+    report.write_atomic(out / "models.md", lambda f: f.write(md))
+    console.print(Markdown(md))
+    console.print(f"Wrote {out / 'models.csv'}, {out / 'models.png'}, {out / 'models.md'}")
+    return rows

@@ -1,0 +1,49 @@
+"""`onebyone explain --block NAME`: a block's 1x1 convs and their costs, from running the block."""
+import json
+
+import pytest
+import torch
+
+from onebyone import Conv1x1
+from onebyone.blocks import BLOCKS
+from onebyone.cli import main
+from onebyone.explanation.block import block_rows
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_totals_match_the_blocks_own_1x1_convs(name):
+    rows, totals = block_rows(name, "14x12x64")
+    block = BLOCKS[name](64)
+    convs = [m for m in block.modules()
+             if isinstance(m, (Conv1x1, torch.nn.Conv2d)) and all(k == 1 for k in m.kernel_size)]
+    assert totals["convs_1x1"] == len(rows) >= 1
+    assert totals["params"] == sum(p.numel() for c in convs for p in c.parameters(recurse=False))
+
+
+def test_cli_prints_the_table_and_totals(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["explain", "--block", "inception", "--input", "28x28x192"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    # GoogLeNet's inception (3a): 64 + 96 + 16 + 32 = 208 filters of 192 weights plus biases.
+    assert "4 1x1 convs: 39,936 parameters" in out
+
+
+def test_cli_json(capsys):
+    with pytest.raises(SystemExit):
+        main(["explain", "--block", "self_attention", "32x32x64", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert [r["path"] for r in data["rows"]] == ["f", "g", "h"]
+    assert data["totals_1x1"]["convs_1x1"] == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--block", "attention", "8x8x16"], "unknown block 'attention'; expected one of"),
+    (["--block", "fire", "--input", "1,16,8,8"], "--block takes the input as H x W x C"),
+])
+def test_bad_block_input_is_one_line_exit_2(capsys, argv, message):
+    with pytest.raises(SystemExit) as info:
+        main(["explain", *argv])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
