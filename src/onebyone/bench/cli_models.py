@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
 
 from ..errors import OneByOneError
 from . import models, report
@@ -30,6 +29,6 @@ def main(out_dir="bench-out", names=models.MODELS, compile=True, budget_s=3.0, c
     report.write_csv(rows, out / "models.csv")
     models.plot(rows, out / "models.png")
     report.write_atomic(out / "models.md", lambda f: f.write(md))
-    console.print(Markdown(md))
+    console.print(md, markup=False, highlight=False)
     console.print(f"Wrote {out / 'models.csv'}, {out / 'models.png'}, {out / 'models.md'}")
     return rows

@@ -37,7 +37,7 @@ def main(out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget
     report.plot(rows, out / "ops.png")
     report.write_atomic(out / "ops.md", lambda f: f.write(md))
     console.print(_table(rows))
-    console.print(md)
+    console.print(md, markup=False, highlight=False)
     console.print(f"Wrote {out / 'ops.csv'}, {out / 'ops.png'}, {out / 'ops.md'}")
     return rows
 

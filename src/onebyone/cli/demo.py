@@ -5,8 +5,11 @@ from . import app
 
 
 @app.command()
-def demo(seed: int = typer.Option(0, help="Seed for the random layer and input.")):
-    """Run one default layer through every formulation and show that they agree."""
-    from ..demo import formulations_agree
+def demo(
+    seed: int = typer.Option(0, help="Seed for the random layer and input."),
+    model: str = typer.Option("mobilenet_v2", help="torchvision model to inspect and optimize."),
+):
+    """Explain a layer, show its formulations agree, then inspect and optimize a real model."""
+    from ..demo import main_job
 
-    formulations_agree(seed)
+    main_job(model, seed)
