@@ -4,9 +4,12 @@ from torch import nn
 
 from onebyone.nn import Conv1x1
 
-# Exact rewrites in float32 reorder sums and round folded weights once: outputs agree to ~1e-6
-# relative; 1e-5 / 1e-4 leaves room for deep nets and is still far below any real change.
-RTOL, ATOL = 1e-4, 1e-5
+# Exact rewrites in float32 reorder sums and round folded weights once. Errors are relative to
+# the output's scale (as in onebyone/graph/verify.py): measured ~1e-6 of max|output| on the
+# torchvision models; e.g. resnet50 logits reach 309 and differ by 3e-4, exactly as far as the
+# float32 model itself is from its float64 twin. RTOL 1e-4 and ATOL 1e-5 x max|output| leave
+# room for that and still catch any real change.
+RTOL, ATOL_SCALE = 1e-4, 1e-5
 
 
 def count(model, *types):
@@ -53,7 +56,10 @@ def assert_unchanged(model, snap):
 
 def assert_same_outputs(a, b, x):
     with torch.no_grad():
-        torch.testing.assert_close(b(x), a(x), rtol=RTOL, atol=ATOL)
+        expected = a(x)
+        leaves = expected if isinstance(expected, (tuple, list)) else [expected]
+        scale = max([float(t.abs().max()) for t in leaves] + [1.0])
+        torch.testing.assert_close(b(x), expected, rtol=RTOL, atol=ATOL_SCALE * scale)
 
 
 class Chain(nn.Module):

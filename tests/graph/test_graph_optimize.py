@@ -83,7 +83,7 @@ def test_a_pass_that_fails_is_rolled_back(monkeypatch, bad_pass):
 
 def test_speed_report_when_asked():
     _, report = onebyone.optimize(toy(), (1, 3, 8, 8), passes=["fold_bn"], runs=2)
-    assert set(report["speed"]) == {"before_ms", "after_ms", "speedup", "runs"}
+    assert set(report["speed"]) == {"before_ms", "after_ms", "speedup", "runs", "denormals"}
 
 
 def test_low_rank_is_opt_in_and_reports_its_error():
@@ -138,3 +138,27 @@ class DataDependent(nn.Module):
 def test_untraceable_model_names_the_failing_part():
     with pytest.raises(OneByOneError, match="module 'body' failed to trace"):
         onebyone.inspect(Untraceable(), (1, 3, 4, 4))
+
+
+class InplaceBranches(nn.Module):
+    """Two 1x1 branches followed by in-place ReLUs, as in torchvision's Inception."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(8, 3, 1), nn.Conv2d(8, 5, 1)
+
+    def forward(self, x):
+        return torch.cat([torch.relu_(self.a(x)), nn.functional.relu(self.b(x), inplace=True)], 1)
+
+
+def test_merged_branches_still_train_with_inplace_consumers():
+    model, x = InplaceBranches().eval(), torch.randn(2, 8, 5, 5)
+    gm, report = onebyone.optimize(model, x, passes="merge_parallel", speed=False)
+    assert convs(gm) == 1
+    out = gm(x)  # grad mode: in-place ops on the merged output's slices must be allowed
+    out.sum().backward()
+    model(x).sum().backward()
+    grads = {n: p.grad for n, p in model.named_parameters()}
+    merged = next(m for m in gm.modules() if isinstance(m, nn.Conv2d))
+    torch.testing.assert_close(merged.weight.grad, torch.cat([grads["a.weight"], grads["b.weight"]]))
+    assert_same_outputs(model, gm, x)

@@ -40,7 +40,8 @@ def findings(gm):
 
 def rank_findings(name, weight):
     """rank_1 / rank_deficient findings for one 1x1 weight (Cout, Cin, 1, ...)."""
-    w = torch.as_tensor(weight).double().reshape(weight.shape[0], -1)
+    w = torch.tensor(weight).double() if not isinstance(weight, torch.Tensor) else weight.double()
+    w = w.reshape(weight.shape[0], -1)
     cout, cin = w.shape
     if cin == 1:
         return [{"kind": "rank_1", "modules": [name],

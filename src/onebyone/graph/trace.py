@@ -98,15 +98,20 @@ def make_inputs(example, default=(1, 3, 224, 224), seed=0):
                         f"got {type(example).__name__}")
 
 
-def propagate(gm, inputs):
-    """Record every node's output shape in node.meta['tensor_meta'] by running gm once."""
+def propagate(gm, inputs, keep_output=None):
+    """Record every node's output shape in node.meta['tensor_meta'] by running gm once.
+
+    keep_output: a list to append gm's output to (saves a forward for callers that need it).
+    """
     with torch.no_grad():
         try:
-            ShapeProp(gm).propagate(*inputs)
+            out = ShapeProp(gm).propagate(*inputs)
         except Exception as e:
             shapes = [tuple(t.shape) for t in inputs]
             raise OneByOneError(f"expected an input the model accepts; running it on shapes "
                                 f"{shapes} failed: {str(e).strip().splitlines()[0]}") from None
+    if keep_output is not None:
+        keep_output.append(out)
     return gm
 
 

@@ -28,7 +28,12 @@ def check_inputs(example, n_random=2, seed=0):
 @torch.no_grad()
 def outputs(model, inputs_list):
     """Every output tensor of model on every input, flattened, in order."""
-    return [leaf for inputs in inputs_list for leaf in tree_flatten(model(*inputs))[0]
+    return flatten(model(*inputs) for inputs in inputs_list)
+
+
+def flatten(results):
+    """The tensors in an iterable of model results (tensors, tuples, dicts ...), in order."""
+    return [leaf for result in results for leaf in tree_flatten(result)[0]
             if isinstance(leaf, torch.Tensor)]
 
 
