@@ -1,5 +1,6 @@
 """MODEL arguments: a torchvision model name or a file (pickled module, TorchScript, .pt2, .onnx)."""
 import os
+import warnings
 import zipfile
 
 from ..errors import OneByOneError
@@ -31,7 +32,9 @@ def load(spec):
     if path.endswith(".pt2"):
         return torch.export.load(path).module()
     if _is_torchscript(path):
-        return torch.jit.load(path, map_location="cpu").eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, still read
+            return torch.jit.load(path, map_location="cpu").eval()
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # a corrupt or foreign file: say what was expected

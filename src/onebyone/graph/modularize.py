@@ -13,7 +13,9 @@ _BN = {3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
 
 
 def modularize(gm):
-    """gm itself, with aten conv / eval batch_norm calls on constant tensors made into modules."""
+    """gm as a plain GraphModule, with aten conv / linear / eval batch_norm calls on constant
+    tensors made into modules (gm is changed: pass a copy)."""
+    gm = _plain(gm)
     changed = False
     for node in list(gm.graph.nodes):
         new = _module_for(gm, node)
@@ -33,6 +35,22 @@ def modularize(gm):
         gm.delete_all_unused_submodules()
         gm.recompile()
     return gm
+
+
+def _plain(gm):
+    """An ordinary GraphModule: export's module() class wraps __call__ in a local function and
+    calls an input-guard module, neither of which torch.save can pickle."""
+    if not hasattr(gm, "_guards_fn") and type(gm).__call__ is torch.fx.GraphModule.__call__:
+        return gm
+    for node in list(gm.graph.nodes):
+        if node.op == "call_module" and node.target == "_guards_fn" and not node.users:
+            gm.graph.erase_node(node)  # shape guards only; the verification runs check inputs
+    plain = torch.fx.GraphModule(gm, gm.graph, type(gm).__name__)
+    for spec in ("_in_spec", "_out_spec"):  # read by the pytree code export generates
+        if hasattr(gm, spec):
+            setattr(plain, spec, getattr(gm, spec))
+    plain.recompile()
+    return plain
 
 
 def _attr(gm, node):
