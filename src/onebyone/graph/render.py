@@ -46,7 +46,8 @@ def _console():
 def print_inspection(result, console=None):
     """The table of 1x1 convs, the totals line, and the findings grouped by kind."""
     console = console or _console()
-    table = Table(title=f"1x1 convs in {result.model}, input {result.input}")
+    shapes = ", ".join("x".join(map(str, s)) for s in result.input)
+    table = Table(title=f"1x1 convs in {result.model}, input {shapes}")
     for col in ("module", "Cin -> Cout", "groups", "stride", "output", "params", "MACs",
                 "% MACs", "% params", "role"):
         table.add_column(col, justify="left" if col in ("module", "role") else "right")
@@ -75,11 +76,13 @@ def print_optimization(report, console=None):
     """Per pass: kept or rolled back, what changed, the error; then params, MACs and speed."""
     console = console or _console()
     table = Table(title="optimize: every pass verified against the model before it")
-    for col in ("pass", "changed", "error", "tolerance", "result"):
+    for col in ("pass", "changed", "error", "tolerance", "result", "for example"):
         table.add_column(col)
     for p in report["passes"]:
         result = "kept" if p["kept"] else f"rolled back {p.get('failure', '')}"
-        table.add_row(p["pass"], str(p["changed"]), f"{p['error']:.1e}", f"{p['tolerance']:.0e}", result)
+        example = (p["details"] or p["skipped"] or [""])[0]
+        table.add_row(p["pass"], str(p["changed"]), f"{p['error']:.1e}", f"{p['tolerance']:.0e}",
+                      result, example)
     console.print(table)
     b, a = report["before"], report["after"]
     console.print(f"params {_n(b['params'])} -> {_n(a['params'])}, MACs {_n(b['macs'])} -> "

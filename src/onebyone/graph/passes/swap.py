@@ -19,5 +19,5 @@ def swap(gm, method="auto"):
         m = gm.get_submodule(target)
         if is_1x1(m) and not isinstance(m, Conv1x1):
             set_module(gm, target, Conv1x1.from_conv(m, method=method).train(m.training))
-            done.append(target)
+            done.append(f"{target} -> Conv1x1")
     return finish(gm), report("swap", done)
