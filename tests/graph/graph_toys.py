@@ -12,6 +12,20 @@ from onebyone.nn import Conv1x1
 RTOL, ATOL_SCALE = 1e-4, 1e-5
 
 
+# The eight torchvision models of issue 5 -> how many convs optimize removes (by collapse or
+# merge_parallel), measured and explained:
+MODELS = {
+    "resnet18": 0,
+    "resnet50": 1,            # layer1.0: conv1 and the downsample 1x1 both read the stem's output
+    "mobilenet_v2": 0,        # project -> expand chains are bottlenecks: collapsing costs more
+    "mobilenet_v3_small": 1,  # features.1 projects 16->16, features.2 expands 16->72: one conv is cheaper
+    "googlenet": 18,          # 9 Inception modules: three sibling 1x1 branches become one conv
+    "squeezenet1_1": 0,       # Fire: 1x1 and 3x3 expand read the squeeze, but only one is 1x1
+    "shufflenet_v2_x0_5": 0,  # depthwise 3x3 -> 1x1 chains: collapsing would densify
+    "efficientnet_b0": 0,
+}
+
+
 def count(model, *types):
     """How many submodules of model are instances of types."""
     return sum(isinstance(m, types) for m in model.modules())

@@ -9,8 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from graph_toys import ATOL_SCALE, RTOL, randomize_bn
-from test_graph_torchvision import MODELS
+from graph_toys import ATOL_SCALE, MODELS, RTOL, randomize_bn
 
 import onebyone
 from onebyone.graph.load import torchvision_model

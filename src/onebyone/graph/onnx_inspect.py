@@ -14,6 +14,7 @@ from .inspect import Inspection, add_totals, make_row
 from .roles import channel_role
 
 _LAYERS = {"Conv", "Gemm", "MatMul"}
+_JOINS = {"Add", "Concat", "Mul"}  # branches meeting: what comes before is not the head (roles.py)
 
 
 def inspect_onnx(model, inputs, name="model"):
@@ -94,17 +95,17 @@ def _macs(node, inits, shapes):
 def _feeds_layer(g, users):
     feeds = {}
     for node in reversed(g.node):
-        feeds[id(node)] = any(u.op_type in _LAYERS or feeds.get(id(u), False)
+        feeds[id(node)] = any(u.op_type in _LAYERS | _JOINS or feeds.get(id(u), False)
                               for out in node.output for u in users[out])
     return feeds
 
 
 def _role(node, w, stride, out, users, downstream):
     after = users[node.output[0]]
-    if not downstream[id(node)]:
-        return "head"
     if (len(out) > 2 and math.prod(out[2:]) == 1) or any(u.op_type in ("MatMul", "Softmax") for u in after):
         return "attention"
+    if not downstream[id(node)]:
+        return "head"
     if len(after) == 1 and after[0].op_type == "BatchNormalization":
         after = users[after[0].output[0]]
     shortcut = len(users[node.input[0]]) > 1 and len(after) == 1 and after[0].op_type == "Add"

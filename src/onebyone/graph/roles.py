@@ -1,7 +1,8 @@
 """What a 1x1 conv is for, read off the graph around it.
 
-head:       nothing after it is a conv or linear layer (it makes the model's output);
 attention:  its output is 1x1 spatially (squeeze-and-excitation) or soon feeds a matmul/softmax;
+head:       nothing after it is a conv or linear layer, nor an add / cat / mul joining it with
+            other branches (it makes the model's output: a classifier, a detector's head);
 projection: it has a stride, or it sits on a shortcut (its input feeds other layers and its
             output, maybe through BatchNorm, goes straight into an add);
 reduce / expand / mix: Cout < Cin, Cout > Cin, Cout == Cin.
@@ -18,6 +19,7 @@ from .trace import shape_of
 _ATTENTION_OPS = {torch.matmul, torch.bmm, operator.matmul, torch.softmax,
                   nn.functional.softmax, "bmm", "matmul", "softmax"}
 _ADDS = {operator.add, torch.add, "add", operator.iadd, "add_"}
+_JOINS = _ADDS | {torch.cat, torch.concat, operator.mul, torch.mul, "mul", "mul_"}
 
 
 def channel_role(cin, cout):
@@ -38,10 +40,10 @@ def roles(gm):
         if not is_conv(m) or any(k != 1 for k in m.weight.shape[2:]):
             continue
         shape, stride = shape_of(n), m.stride if isinstance(m.stride, tuple) else (m.stride,)
-        if not feeds_layer[n]:
-            out[n] = "head"
-        elif (shape and len(shape) > 2 and math.prod(shape[2:]) == 1) or _near(n, _ATTENTION_OPS):
+        if (shape and len(shape) > 2 and math.prod(shape[2:]) == 1) or _near(n, _ATTENTION_OPS):
             out[n] = "attention"
+        elif not feeds_layer[n]:
+            out[n] = "head"
         elif any(s != 1 for s in stride) or _on_shortcut(gm, n):
             out[n] = "projection"
         else:
@@ -50,11 +52,11 @@ def roles(gm):
 
 
 def _feeds_layer(gm):
-    """{node: True if some conv or linear layer is downstream of it}."""
+    """{node: True if a conv, a linear layer or a join of branches is downstream of it}."""
     feeds = {}
     for n in reversed(gm.graph.nodes):
         feeds[n] = any(feeds[u] or is_conv(module(gm, u)) or isinstance(module(gm, u), nn.Linear)
-                       for u in n.users)
+                       or _target(u) in _JOINS for u in n.users)
     return feeds
 
 
