@@ -72,8 +72,10 @@ class Conv1x1(nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        # Tracers (torch.onnx.export, torch.jit.trace) get the framework conv: one Conv node.
-        method = "torch" if torch.jit.is_tracing() else self.method
+        # Tracers and exporters (torch.jit.trace, torch.export, both torch.onnx.export paths)
+        # get the framework conv: one Conv node, no Python-side plans.
+        exporting = torch.jit.is_tracing() or torch.compiler.is_exporting()
+        method = "torch" if exporting else self.method
         return conv1x1(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
                        groups=self.groups, method=method)
 
