@@ -1,8 +1,8 @@
-"""ONNX: optimized models export (TorchScript-based exporter) and agree in onnxruntime; inspect
-reads an .onnx file into the same rows as the PyTorch model.
+"""ONNX: optimized models export with both of torch's exporters and agree in onnxruntime;
+inspect reads an .onnx file into the same rows as the PyTorch model.
 
-torch 2.14's default (dynamo) exporter needs the onnxscript package, which is not installed
-here; the TorchScript-based exporter (dynamo=False) still works offline, so that is used.
+torch 2.14's default exporter (dynamo=True, through torch.export) needs the onnxscript package
+(in the `onnx` extra); the TorchScript-based one (dynamo=False) is deprecated but still works.
 """
 import warnings
 
@@ -25,10 +25,10 @@ def flushed():
         yield
 
 
-def export(model, x, path):
+def export(model, x, path, dynamo=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(model, (x,), str(path), dynamo=False, input_names=["x"])
+        torch.onnx.export(model, (x,), str(path), dynamo=dynamo, input_names=["x"], verbose=False)
     return path
 
 
@@ -37,12 +37,20 @@ def run_onnx(path, x):
     return session.run(None, {"x": x.numpy()})[0]
 
 
-@pytest.mark.parametrize("name", list(MODELS))
-def test_optimized_model_agrees_in_onnxruntime(name, tmp_path):
-    model = randomize_bn(torchvision_model(name))
+@pytest.fixture(scope="module", params=list(MODELS))
+def optimized(request):
+    model = randomize_bn(torchvision_model(request.param))
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
     gm, _ = onebyone.optimize(model, x, speed=False, n_random=1)
-    got = run_onnx(export(gm, x, tmp_path / f"{name}.onnx"), x)
+    return request.param, model, gm, x
+
+
+@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
+def test_optimized_model_agrees_in_onnxruntime(optimized, dynamo, tmp_path):
+    name, model, gm, x = optimized
+    if dynamo:
+        pytest.importorskip("onnxscript")
+    got = run_onnx(export(gm, x, tmp_path / f"{name}.onnx", dynamo), x)
     with torch.no_grad():
         expected = model(x).numpy()
     scale = max(float(np.abs(expected).max()), 1.0)
