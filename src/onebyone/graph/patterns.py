@@ -24,7 +24,7 @@ def is_conv(m):
 
 
 def is_1x1(m):
-    return is_conv(m) and all(k == 1 for k in _tuple(m.kernel_size, m.weight.ndim - 2))
+    return is_conv(m) and all(k == 1 for k in as_tuple(m.kernel_size, m.weight.ndim - 2))
 
 
 def is_kxk(m):
@@ -61,7 +61,7 @@ def match_chain(gm, first, second):
 def sibling_key(m):
     """1x1 convs with equal keys reading one tensor can be one conv (groups=1 only)."""
     dims = m.weight.ndim - 2
-    return (dims, _tuple(m.stride, dims), _tuple(m.padding, dims), m.weight.dtype, m.weight.device)
+    return (dims, as_tuple(m.stride, dims), as_tuple(m.padding, dims), m.weight.dtype, m.weight.device)
 
 
 def match_siblings(gm):
@@ -74,5 +74,5 @@ def match_siblings(gm):
     return [nodes for nodes in groups.values() if len(nodes) > 1]
 
 
-def _tuple(v, dims):
+def as_tuple(v, dims):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * dims

@@ -10,7 +10,7 @@ import math
 import torch
 from torch import nn
 
-from ..patterns import CHAINS, _tuple, match_chain
+from ..patterns import CHAINS, as_tuple, match_chain
 from ..trace import shape_of
 from ._rewrite import called_once, clone, finish, module, report, set_module
 
@@ -63,12 +63,12 @@ def why_not(ma, mb, pattern):
     if isinstance(ma.padding, str) or isinstance(mb.padding, str):
         return "string padding"
     if pattern == "1x1 -> kxk":
-        if _tuple(ma.stride, dims) != (1,) * dims or _tuple(ma.padding, dims) != (0,) * dims:
+        if as_tuple(ma.stride, dims) != (1,) * dims or as_tuple(ma.padding, dims) != (0,) * dims:
             return "1x1 with stride or padding before a k x k conv"
-        pads = _tuple(mb.padding, dims) != (0,) * dims
+        pads = as_tuple(mb.padding, dims) != (0,) * dims
         if pads and ma.bias is not None and bool(ma.bias.detach().any()):
             return "the 1x1's bias would be lost at the k x k conv's zero-padded borders"
-    elif _tuple(mb.padding, dims) != (0,) * dims:
+    elif as_tuple(mb.padding, dims) != (0,) * dims:
         return "padded 1x1 after a conv"
     return ""
 
@@ -83,7 +83,7 @@ def compose(ma, mb):
     if all(k == 1 for k in wb.shape[2:]):  # A (any kernel) then 1x1 B: (O, M) @ (M, I, *k)
         weight = torch.einsum("om,mi...->oi...", wb.flatten(1), wa)
         bias = wb.flatten(1) @ ba + bb
-        stride = tuple(s * t for s, t in zip(_tuple(ma.stride, dims), _tuple(mb.stride, dims)))
+        stride = tuple(s * t for s, t in zip(as_tuple(ma.stride, dims), as_tuple(mb.stride, dims)))
         geometry, template = dict(stride=stride, padding=ma.padding, dilation=ma.dilation), ma
     else:  # 1x1 A then k x k B: (O, M, *k) with (M, I)
         weight = torch.einsum("om...,mi->oi...", wb, wa.flatten(1))
