@@ -39,7 +39,12 @@ def findings(gm):
 
 
 def rank_findings(name, weight):
-    """rank_1 / rank_deficient findings for one 1x1 weight (Cout, Cin, 1, ...)."""
+    """rank_1 / rank_deficient findings for one 1x1 weight (Cout, Cin, 1, ...).
+
+    >>> w = torch.ones(4, 3, 1, 1)  # every output channel the same sum: rank 1 of 3
+    >>> rank_findings("conv", w)[0]["detail"]
+    'numerical rank 1 of 3: low_rank can factor it'
+    """
     w = torch.tensor(weight).double() if not isinstance(weight, torch.Tensor) else weight.double()
     w = w.reshape(weight.shape[0], -1)
     cout, cin = w.shape

@@ -14,7 +14,14 @@ _BN = {3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
 
 def modularize(gm):
     """gm as a plain GraphModule, with aten conv / linear / eval batch_norm calls on constant
-    tensors made into modules (gm is changed: pass a copy)."""
+    tensors made into modules (gm is changed: pass a copy).
+
+    >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4)).eval()
+    >>> program = torch.export.export(model, (torch.randn(1, 3, 4, 4),))
+    >>> gm = modularize(program.module())
+    >>> [type(gm.get_submodule(n.target)).__name__ for n in gm.graph.nodes if n.op == "call_module"]
+    ['Conv2d', 'BatchNorm2d']
+    """
     gm = _plain(gm)
     changed = False
     for node in list(gm.graph.nodes):

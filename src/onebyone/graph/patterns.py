@@ -47,7 +47,17 @@ CHAINS = {
 
 
 def match_chain(gm, first, second):
-    """(a, b) node pairs: a calls a `first` module, b a `second` one, and b is a's only user."""
+    """(a, b) node pairs: a calls a `first` module, b a `second` one, and b is a's only user.
+
+    >>> import torch
+    >>> from onebyone.graph.trace import trace
+    >>> gm = trace(torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Conv2d(8, 4, 1),
+    ...                                torch.nn.ReLU(), torch.nn.Conv2d(4, 4, 1)))
+    >>> [(a.target, b.target) for a, b in match_chain(gm, *CHAINS["kxk -> 1x1"])]
+    [('0', '1')]
+    >>> match_chain(gm, *CHAINS["1x1 -> 1x1"])  # the ReLU breaks 1 -> 3
+    []
+    """
     pairs = []
     for a in gm.graph.nodes:
         if not (first(module(gm, a)) and len(a.users) == 1):

@@ -18,7 +18,11 @@ TOLERANCE = {torch.float64: 1e-9, torch.float32: 1e-4, torch.float16: 1e-2, torc
 
 
 def check_inputs(example, n_random=2, seed=0):
-    """The user's example plus n_random inputs of the same shapes and dtypes (seeded)."""
+    """The user's example plus n_random inputs of the same shapes and dtypes (seeded).
+
+    >>> [tuple(t.shape) for (t,) in check_inputs((torch.zeros(1, 3, 4, 4),), n_random=2)]
+    [(1, 3, 4, 4), (1, 3, 4, 4), (1, 3, 4, 4)]
+    """
     gen = torch.Generator().manual_seed(seed)
     randoms = [tuple(torch.randn(t.shape, generator=gen, dtype=t.dtype) if t.is_floating_point()
                      else t for t in example) for _ in range(n_random)]
