@@ -58,7 +58,10 @@ def trace(model):
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise OneByOneError(f"expected a model torch.fx can trace; {where} failed to trace: "
                             f"{first_line}") from None
-    return _drop_identities(torch.fx.GraphModule(tracer.root, graph, type(model).__name__))
+    from .modularize import modularize
+
+    gm = torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+    return modularize(_drop_identities(gm))
 
 
 def _drop_identities(gm):
