@@ -13,7 +13,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", default="bench-out")
 parser.add_argument("--model", action="append", choices=shapes.SUITE_MODELS)
 parser.add_argument("--batch", action="append", type=int)
-parser.add_argument("--budget", type=float, default=0.15, help="seconds per configuration")
+parser.add_argument("--budget", type=float, default=0.25, help="seconds per configuration")
 parser.add_argument("--limit", type=int)
 args = parser.parse_args()
 cli_ops.main(args.out, tuple(args.model or shapes.SUITE_MODELS), tuple(args.batch or (1, 8)),

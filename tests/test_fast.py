@@ -178,3 +178,16 @@ def test_plans_are_reused_and_revalidated_on_change():
     assert core.plan(x, w, b) is core.plan(x, w, b)
     with pytest.raises(onebyone.OneByOneError, match="weight dtype must match"):
         onebyone.conv1x1(x, w.double(), b)
+
+
+@pytest.mark.parametrize("memory_format", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("spatial", [(5, 7), (1, 1)])
+def test_inplace_op_after_conv_backpropagates(memory_format, spatial):
+    """torchvision follows convs with ReLU(inplace=True): the output must accept in-place ops."""
+    x, w, b = make((2, 6, *spatial), 4, memory_format)
+    leaves = [t.detach().clone().requires_grad_(True) for t in (x, w, b)]
+    onebyone.conv1x1(*leaves).relu_().sum().backward()
+    expected = [t.detach().clone().requires_grad_(True) for t in (x, w, b)]
+    torch.nn.functional.conv2d(*expected).relu_().sum().backward()
+    for mine, theirs in zip(leaves, expected):
+        torch.testing.assert_close(mine.grad, theirs.grad)

@@ -13,6 +13,12 @@ def is_tensor(a) -> bool:
     return torch is not None and isinstance(a, torch.Tensor)
 
 
+def torch_of(a):
+    """The torch module when `a` is a tensor, else None (without importing torch)."""
+    torch = sys.modules.get("torch")
+    return torch if torch is not None and isinstance(a, torch.Tensor) else None
+
+
 def kind_name(a) -> str:
     if is_tensor(a):
         return "torch.Tensor"

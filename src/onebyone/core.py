@@ -38,61 +38,60 @@ _PLANS = {}
 
 def plan(x, weight, bias=None, stride=1, padding=0, groups=1, layout="channels_first", method="auto"):
     """The function that computes conv1x1 for calls like this one: f(x, weight, bias) -> y."""
-    grad = _needs_grad(x, weight, bias)
-    compiling = _compiling(x)
+    torch = _arrays.torch_of(x)
+    if torch is not None and torch.compiler.is_compiling():
+        # Under torch.compile the checks are traced once into guards; no memo in the graph.
+        return _new_plan(x, weight, bias, stride, padding, groups, layout, method, _needs_grad(x, weight, bias))
+    # This lookup is the whole per-call cost of conv1x1 (~2 us): keep it flat.
     try:
-        sig = (type(x), x.shape, _strides(x), x.dtype, getattr(x, "device", None), type(weight),
-               weight.shape, weight.dtype, getattr(weight, "device", None), type(bias),
-               None if bias is None else (bias.shape, bias.dtype, getattr(bias, "device", None)),
-               stride, padding, groups, layout, method, grad)
-        found = None if compiling else _PLANS.get(sig)
+        if torch is not None:
+            grad = torch.is_grad_enabled() and (
+                x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
+            sig = (x.shape, x.stride(), x.dtype, x.device, weight.shape, weight.dtype, weight.device,
+                   type(weight), None if bias is None else (type(bias), bias.shape, bias.dtype, bias.device),
+                   stride, padding, groups, layout, method, grad)
+        else:
+            grad = False
+            sig = (type(x), x.shape, x.strides, x.dtype, type(weight), weight.shape, weight.dtype,
+                   None if bias is None else (type(bias), bias.shape, bias.dtype),
+                   stride, padding, groups, layout, method)
+        found = _PLANS.get(sig)
     except (AttributeError, TypeError):  # not arrays, or an unhashable option: no memo
-        sig = found = None
-    if found is not None:
-        return found
+        return _new_plan(x, weight, bias, stride, padding, groups, layout, method, False)
+    if found is None:
+        found = _new_plan(x, weight, bias, stride, padding, groups, layout, method, grad)
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[sig] = found
+    return found
+
+
+def _new_plan(x, weight, bias, stride, padding, groups, layout, method, grad):
     call = validate(x, weight, bias, stride, padding, groups, layout, method)
     x_cf = _arrays.moveaxis(x, -1, 1) if layout == "channels_last" else x
     w = weight.reshape(call.out_channels, call.in_channels // call.groups)
-    new = _make_plan(call, x_cf, w, bias, layout, method, grad)
-    if sig is not None and not compiling:  # under torch.compile, the checks become guards
-        if len(_PLANS) > 4096:
-            _PLANS.clear()
-        _PLANS[sig] = new
-    return new
+    return _make_plan(call, x_cf, w, bias, layout, method, grad)
 
 
 def _make_plan(call, x_cf, w, bias, layout, method, grad):
-    shape = (call.out_channels, call.in_channels // call.groups)
     if method == "auto":
         from .dispatch import runner
 
-        compute = runner(call, x_cf, grad, w, bias)
+        compute = runner(call, x_cf, grad, w, bias)  # takes the weight in any accepted shape
     else:
         formulation = FORMULATIONS[method]
+        shape = (call.out_channels, call.in_channels // call.groups)
 
-        def compute(x, w, bias):
-            y = formulation(x, w, bias, call.stride, call.padding, call.groups)
+        def compute(x, weight, bias):
+            y = formulation(x, weight.reshape(shape), bias, call.stride, call.padding, call.groups)
             return _arrays.keep_memory_format(x, y)
 
     if layout == "channels_first":
-        return lambda x, weight, bias: compute(x, weight.reshape(shape), bias)
+        return compute
 
     def channels_last(x, weight, bias):
-        y = compute(_arrays.moveaxis(x, -1, 1), weight.reshape(shape), bias)
-        return _arrays.moveaxis(y, 1, -1)
+        return _arrays.moveaxis(compute(_arrays.moveaxis(x, -1, 1), weight, bias), 1, -1)
     return channels_last
-
-
-def _strides(x):
-    return x.stride() if _arrays.is_tensor(x) else x.strides
-
-
-def _compiling(x):
-    if not _arrays.is_tensor(x):
-        return False
-    import torch
-
-    return torch.compiler.is_compiling()
 
 
 def _needs_grad(x, weight, bias):

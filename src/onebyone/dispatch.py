@@ -15,7 +15,8 @@ from .formulations import FORMULATIONS
 
 
 def runner(call, x, grad, w=None, bias=None):
-    """The function f(x, w, bias) that computes calls like this one with the chosen candidate.
+    """The function f(x, weight, bias) that computes calls like this one with the chosen
+    candidate; weight may be (Cout, Cin/groups) or the full (Cout, Cin/groups, 1, ...).
 
     With ONEBYONE_TUNE=1 and the call's w and bias given, an unseen key is timed first.
     """
@@ -23,20 +24,34 @@ def runner(call, x, grad, w=None, bias=None):
 
 
 def _conv(call, x, grad):
-    conv = FORMULATIONS["torch"]
-    return lambda x, w, bias: _arrays.keep_memory_format(
-        x, conv(x, w, bias, call.stride, call.padding, call.groups))
+    import torch.nn.functional as F
+
+    conv = (F.conv1d, F.conv2d, F.conv3d)[call.spatial - 1]
+    kernel = (call.out_channels, call.in_channels // call.groups) + (1,) * call.spatial
+    args = (call.stride, call.padding, 1, call.groups)
+
+    def run(x, w, bias):
+        return conv(x, w if w.ndim == len(kernel) else w.reshape(kernel), bias, *args)
+    if _arrays.channels_last_in_memory(x) and call.spatial == 3:  # conv3d drops channels_last_3d
+        return lambda x, w, bias: _arrays.keep_memory_format(x, run(x, w, bias))
+    return run
+
+
+def _matrix(call, f):
+    """f(x, matrix, bias) made to take the weight in any accepted shape."""
+    shape = (call.out_channels, call.in_channels // call.groups)
+    return lambda x, w, bias: f(x, w if w.ndim == 2 else w.reshape(shape), bias)
 
 
 def _gemm(call, x, grad):
     from .fast import runner as gemm_runner
 
-    return gemm_runner(x, call.stride, grad)
+    return _matrix(call, gemm_runner(x, call.stride, grad))
 
 
 def _numpy_gemm(call, x, grad):
     gemm = FORMULATIONS["gemm"]
-    return lambda x, w, bias: gemm(x, w, bias, call.stride, call.padding, call.groups)
+    return _matrix(call, lambda x, w, bias: gemm(x, w, bias, call.stride, call.padding, call.groups))
 
 
 CANDIDATES = {"conv": _conv, "gemm": _gemm, "numpy_gemm": _numpy_gemm}
@@ -80,12 +95,26 @@ def choose(call, x, grad, w=None, bias=None):
 
 
 def rule(call, x, grad):
-    """The default choice, no measurement: see docs/benchmarks.md for the data behind it."""
+    """The default choice, no measurement. Thresholds come from `onebyone bench ops` on the
+    six-model shape suite (docs/benchmarks.md); where the data had no clear winner, torch's
+    conv stays, since matching it is the floor.
+
+    - one pixel per image: F.linear, except at batch 1 where conv's own path is quicker;
+    - pixel rows (channels_last memory): F.linear up to 1024 rows; oneDNN's conv beyond;
+    - channel columns (contiguous): the GEMM at batch 1 or with many pixels per image
+      (NCHW conv is slowest there); conv for a batch of small images.
+    """
     from .fast import uses_rows
 
     if "gemm" not in eligible(call, x):
         return "conv"
-    return "gemm"
+    n = x.shape[0]
+    pixels = math.prod(math.ceil(size / s) for size, s in zip(x.shape[2:], call.stride))
+    if pixels == 1:
+        return "conv" if n == 1 else "gemm"
+    if uses_rows(x):
+        return "gemm" if n * pixels <= 1024 else "conv"
+    return "gemm" if n == 1 or pixels >= (4096 if grad else 256) else "conv"
 
 
 def measure(call, x, w, bias, grad, budget_s=0.3):

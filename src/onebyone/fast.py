@@ -4,15 +4,17 @@ Forward and backward are each one or two GEMMs, with no copies for contiguous in
 
   rows (channels-last memory, or one pixel per image): X is (M, Cin) with M = N*P
       Y  = X @ W^T + b            F.linear, bias fused       (M, Cin) @ (Cin, Cout)
-      dX = dY @ W                                            (M, Cout) @ (Cout, Cin)
-      dW = dY^T @ X                                          (Cout, M) @ (M, Cin)
+      dX = dY @ W,  dW = dY^T @ X                            F.linear's own backward
   columns (contiguous NC..., several pixels): X is (N, Cin, P)
       Y  = W @ X + b              addmm / baddbmm, bias fused (Cout, Cin) @ (N, Cin, P)
       dX = W^T @ dY                                          (Cin, Cout) @ (N, Cout, P)
       dW = sum_n dY_n @ X_n^T                                (N, Cout, P) @ (N, P, Cin)
 
-Plain autograd through the same products is slower (it materialises expanded weights), so
-the backward is written out here, and gradient-checked in tests/test_fast.py.
+Plain autograd through the columns product is slower (it materialises the weight expanded
+over the batch), so that backward is written out here and gradient-checked in
+tests/test_fast.py. The autograd Function takes and returns whole (N, C, P) tensors; the
+reshapes around it stay outside, so its output is not a view and in-place ops after it
+(torchvision's ReLU(inplace=True)) work.
 """
 import math
 
@@ -32,21 +34,21 @@ def runner(x, stride, grad):
     subsample = any(s != 1 for s in stride)
     # Subsample first: the product then touches only the pixels that are kept.
     keep = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)
-    if grad:
-        if subsample:
-            return lambda x, w, bias: _Gemm1x1.apply(x[keep], w, bias)
-        return _Gemm1x1.apply
-    if math.prod(x[keep].shape[2:]) == 1:
-        # One pixel per image (squeeze-excitation, global-pool heads): a plain linear layer.
-        def pointwise(x, w, bias):
-            x = x[keep] if subsample else x
-            return F.linear(x.reshape(x.shape[0], x.shape[1]), w, bias).view(
-                x.shape[0], w.shape[0], *x.shape[2:])
-        return pointwise
-    forward = _forward_rows if uses_rows(x[keep]) else _forward_columns
+    kept = x[keep]
+    if math.prod(kept.shape[2:]) == 1:
+        forward = _pointwise  # squeeze-excitation, global-pool heads: a plain linear layer
+    elif uses_rows(kept):
+        forward = _forward_rows
+    else:
+        forward = _columns_with_backward if grad else _forward_columns
     if subsample:
         return lambda x, w, bias: forward(x[keep], w, bias)
     return forward
+
+
+def _pointwise(x, w, bias):
+    n, _, *spatial = x.shape
+    return F.linear(x.reshape(n, x.shape[1]), w, bias).view(n, w.shape[0], *spatial)
 
 
 def _rows(t):
@@ -70,49 +72,40 @@ def _forward_rows(x, w, bias):
 
 
 def _forward_columns(x, w, bias):
-    x = x.contiguous()
     n, _, *spatial = x.shape
-    cols = _columns(x)  # (N, Cin, P)
-    if n == 1:
-        y = w @ cols[0] if bias is None else torch.addmm(bias[:, None], w, cols[0])
-    elif bias is None:
-        y = torch.matmul(w, cols)
-    else:
-        y = torch.baddbmm(bias[None, :, None], w.expand(n, *w.shape), cols)
+    return _product(_columns(x.contiguous()), w, bias).view(n, w.shape[0], *spatial)
+
+
+def _product(cols, w, bias):
+    """W @ X + b over (N, Cin, P) columns, the bias fused into the GEMM."""
+    # One batched GEMM (a single GEMM at N = 1); its result is a fresh tensor, never a view.
+    wb = w.expand(cols.shape[0], *w.shape)  # (N, Cout, Cin), batch stride 0: no copy
+    return torch.bmm(wb, cols) if bias is None else torch.baddbmm(bias[None, :, None], wb, cols)
+
+
+def _columns_with_backward(x, w, bias):
+    n, _, *spatial = x.shape
+    y = _Columns.apply(_columns(x.contiguous()), w, bias)
     return y.view(n, w.shape[0], *spatial)
 
 
-class _Gemm1x1(torch.autograd.Function):
+class _Columns(torch.autograd.Function):
+    """Y = W @ X + b on (N, Cin, P) columns, with the backward as GEMMs (see the module doc)."""
+
     @staticmethod
-    def forward(ctx, x, w, bias):
-        rows = uses_rows(x)
-        if not rows:
-            x = x.contiguous()
-        ctx.rows = rows
-        ctx.save_for_backward(x, w)
+    def forward(ctx, cols, w, bias):
+        ctx.save_for_backward(cols, w)
         ctx.has_bias = bias is not None
-        return (_forward_rows if rows else _forward_columns)(x, w, bias)
+        return _product(cols, w, bias)
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.saved_tensors
+        cols, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        gx = gw = gb = None
-        if ctx.rows:
-            g = _rows(grad)  # (M, Cout)
-            if need_x:
-                gx = _from_rows(g @ w, x, w.shape[1])
-            if need_w:
-                gw = g.t() @ _rows(x)
-            if need_b:
-                gb = g.sum(0)
-        else:
-            g = _columns(grad)  # (N, Cout, P)
-            xc = _columns(x)
-            if need_x:
-                gx = torch.matmul(w.t(), g).view(x.shape)
-            if need_w:
-                gw = g[0] @ xc[0].t() if len(g) == 1 else torch.bmm(g, xc.transpose(1, 2)).sum(0)
-            if need_b:
-                gb = g.sum((0, 2))
-        return gx, gw, gb if ctx.has_bias else None
+        g = grad.contiguous()  # (N, Cout, P)
+        gx = torch.matmul(w.t(), g) if need_x else None
+        gw = None
+        if need_w:
+            gw = g[0] @ cols[0].t() if len(g) == 1 else torch.bmm(g, cols.transpose(1, 2)).sum(0)
+        gb = g.sum((0, 2)) if need_b and ctx.has_bias else None
+        return gx, gw, gb

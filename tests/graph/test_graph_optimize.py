@@ -164,9 +164,6 @@ def test_merged_branches_still_train_with_inplace_consumers():
     assert_same_outputs(model, gm, x)
 
 
-@pytest.mark.xfail(raises=RuntimeError, strict=True,
-                   reason="onebyone/fast.py: Conv1x1's autograd Function returns a view, so an "
-                          "in-place ReLU after it fails under autograd; remove this mark once fixed")
 def test_optimized_model_backpropagates_through_inplace_relu():
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 4, 1), nn.ReLU(inplace=True)).eval()
     gm, _ = onebyone.optimize(model, (1, 3, 6, 6), passes="swap", speed=False)

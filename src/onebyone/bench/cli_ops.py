@@ -12,7 +12,7 @@ from ..errors import OneByOneError
 from . import ops, report, shapes
 
 
-def main(out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget_s=0.15,
+def main(out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget_s=0.25,
          limit=None, console=None, command=None):
     """Run the benchmark and write ops.csv, ops.png and ops.md into out_dir; return the rows."""
     console = console or Console()

@@ -68,7 +68,7 @@ def _sgemm(shape, batch, grad):
     return lambda: (torch.mm(a, b), torch.mm(gy, b.t()), torch.mm(gy.t(), a))
 
 
-def measure(shape, batch, memory_format, grad, budget_s=0.15):
+def measure(shape, batch, memory_format, grad, budget_s=0.25):
     """One Row: every contender for one (shape, batch, memory format, pass), interleaved."""
     x, w, b = _inputs(shape, batch, memory_format, grad)
     stride, groups = shape.stride, shape.groups
@@ -83,7 +83,7 @@ def measure(shape, batch, memory_format, grad, budget_s=0.15):
     for name in names:
         run = dispatch.CANDIDATES[name](call, x, grad)
         contenders[name] = _pass(lambda run=run: run(x, w2, b), grad)
-    t = interleaved(contenders, budget_s=budget_s, min_rounds=3 if grad else 5)
+    t = interleaved(contenders, budget_s=budget_s, min_rounds=7)
     oracle = min(names, key=t.get)
     flops = 2 * batch * shape.cin // groups * shape.cout * math.ceil(shape.height / stride) \
         * math.ceil(shape.width / stride) * (3 if grad else 1)
@@ -94,7 +94,7 @@ def measure(shape, batch, memory_format, grad, budget_s=0.15):
 
 
 def run(shapes, batches=(1, 8), memory_formats=("channels_first", "channels_last"),
-        passes=("fwd", "fwd+bwd"), budget_s=0.15, progress=None):
+        passes=("fwd", "fwd+bwd"), budget_s=0.25, progress=None):
     """Rows for every combination; `progress(i, total, label)` is called before each."""
     configs = [(s, n, f, p) for s in shapes for n in batches for f in memory_formats for p in passes]
     rows = []
