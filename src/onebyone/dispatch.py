@@ -7,7 +7,6 @@ environment variable ONEBYONE_TUNE=1, times the candidates once per key instead 
 winner in a JSON file keyed by torch version and CPU model (ONEBYONE_CACHE, default
 ~/.cache/onebyone/tuning.json).
 """
-import math
 import os
 
 from . import _arrays, tuning_cache
@@ -109,7 +108,9 @@ def rule(call, x, grad):
     if "gemm" not in eligible(call, x):
         return "conv"
     n = x.shape[0]
-    pixels = math.prod(math.ceil(size / s) for size, s in zip(x.shape[2:], call.stride))
+    pixels = 1
+    for size, s in zip(x.shape[2:], call.stride):  # plain integers: torch.compile traces this
+        pixels *= (size + s - 1) // s
     if pixels == 1:
         return "conv" if n == 1 else "gemm"
     if uses_rows(x):
