@@ -9,10 +9,10 @@ subnormal floats whose arithmetic is ~50x slower on x86; measured here efficient
 this, so timing (and optimize's verification runs) flush denormals to zero, then restore.
 """
 import contextlib
-import statistics
-import time
 
 import torch
+
+from ..timing import interleaved
 
 
 @contextlib.contextmanager
@@ -28,20 +28,12 @@ def denormals_flushed():
 @torch.inference_mode()
 def time_models(models, inputs, runs=7, warmup=2):
     """{name: median seconds per call} for models {name: callable} on the tuple `inputs`,
-    with denormals flushed (see above).
+    interleaved round-robin (onebyone.timing), with denormals flushed (see above).
 
     >>> t = time_models({"relu": torch.nn.ReLU()}, (torch.randn(8),), runs=3, warmup=1)
     >>> list(t), t["relu"] > 0
     (['relu'], True)
     """
-    times = {name: [] for name in models}
+    calls = {name: (lambda model=model: model(*inputs)) for name, model in models.items()}
     with denormals_flushed():
-        for _ in range(warmup):
-            for model in models.values():
-                model(*inputs)
-        for _ in range(runs):
-            for name, model in models.items():
-                start = time.perf_counter()
-                model(*inputs)
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+        return interleaved(calls, warmup=warmup, min_rounds=runs, max_rounds=runs)
