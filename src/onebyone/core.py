@@ -5,7 +5,7 @@ devices, options, whether gradients are needed): validation and the dispatcher's
 ~20 us of Python, as much as a small conv, so they run on the first call of a signature only.
 """
 from . import _arrays
-from ._validate import LAYOUTS, METHODS, Call, validate  # noqa: F401  (re-exported)
+from ._validate import validate
 from .formulations import FORMULATIONS
 
 

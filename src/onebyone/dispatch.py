@@ -155,7 +155,7 @@ def tune(x, weight, bias=None, *, stride=1, padding=0, groups=1, backward=False,
     >>> result["winner"] in result["times"]
     True
     """
-    from .core import validate
+    from ._validate import validate
     from .errors import OneByOneError
 
     call = validate(x, weight, bias, stride, padding, groups)

@@ -1,11 +1,18 @@
-"""Conv1x1: a drop-in for nn.Conv{1,2,3}d(kernel_size=1) that runs onebyone's conv1x1."""
+"""Conv1x1: a drop-in for nn.Conv{1,2,3}d(kernel_size=1) that runs onebyone's conv1x1.
+
+>>> import torch
+>>> from onebyone.nn import Conv1x1
+>>> Conv1x1(16, 4, dims=1)(torch.randn(2, 16, 9)).shape
+torch.Size([2, 4, 9])
+"""
 import math
 
 import torch
 import torch.fx
 from torch import nn
 
-from .core import conv1x1, validate
+from ._validate import validate
+from .core import conv1x1
 from .errors import OneByOneError
 
 # torch.fx records conv1x1 as one call instead of tracing into its Python checks.

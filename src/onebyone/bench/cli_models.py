@@ -1,22 +1,16 @@
 """Running the models benchmark end to end: progress, table, files."""
 import shlex
 import sys
-from pathlib import Path
 
 from rich.console import Console
 
-from ..errors import OneByOneError
 from . import models, report
 
 
 def main(out_dir="bench-out", names=models.MODELS, compile=True, budget_s=3.0, console=None, command=None):
     """Benchmark each model; write models.csv, models.png and models.md into out_dir."""
     console = console or Console()
-    unknown = sorted(set(names) - set(models.MODELS))
-    if unknown:
-        raise OneByOneError(f"models must be among {', '.join(models.MODELS)}; got {', '.join(unknown)}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report.output_dir(out_dir, names, models.MODELS)
     rows = []
     for i, name in enumerate(names, 1):
         with console.status(f"[{i}/{len(names)}] {name}: optimize, compile, then interleaved runs"):

@@ -2,13 +2,11 @@
 import shlex
 import sys
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ..errors import OneByOneError
 from . import ops, report, shapes
 
 
@@ -16,11 +14,7 @@ def main(out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget
          limit=None, console=None, command=None):
     """Run the benchmark and write ops.csv, ops.png and ops.md into out_dir; return the rows."""
     console = console or Console()
-    unknown = sorted(set(models) - set(shapes.SUITE_MODELS))
-    if unknown:
-        raise OneByOneError(f"models must be among {', '.join(shapes.SUITE_MODELS)}; got {', '.join(unknown)}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report.output_dir(out_dir, models, shapes.SUITE_MODELS)
     start = time.time()
     with console.status("tracing models for their 1x1 conv shapes"):
         suite = shapes.suite(models)[:limit]

@@ -12,6 +12,23 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
+def output_dir(out_dir, names, known):
+    """Check the requested model names, then make (and return) the output directory."""
+    from pathlib import Path
+
+    from ..errors import OneByOneError
+
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise OneByOneError(f"models must be among {', '.join(known)}; got {', '.join(unknown)}")
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OneByOneError(f"expected a directory we can write for --out; got {out_dir!r} ({e.strerror})") from None
+    return out
+
+
 def write_atomic(path, write, mode="w"):
     """Call write(file) on a temporary file beside `path`, then move it into place whole."""
     path = os.fspath(path)
