@@ -191,3 +191,12 @@ def test_inplace_op_after_conv_backpropagates(memory_format, spatial):
     torch.nn.functional.conv2d(*expected).relu_().sum().backward()
     for mine, theirs in zip(leaves, expected):
         torch.testing.assert_close(mine.grad, theirs.grad)
+
+
+def test_strided_views_go_to_conv_and_stay_exact():
+    """A channel split (ShuffleNet's chunk) is a strided view: the GEMM path would copy it."""
+    x, w, b = make((2, 12, 5, 5), 4, "channels_last")
+    half = x[:, :6]
+    call = core.validate(half, w[:, :6], b, 1, 0, 1)
+    assert dispatch.rule(call, half, False) == "conv"
+    check_op(half, w[:, :6], b)

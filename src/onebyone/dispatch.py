@@ -105,8 +105,8 @@ def rule(call, x, grad):
     """
     from .fast import uses_rows
 
-    if "gemm" not in eligible(call, x):
-        return "conv"
+    if "gemm" not in eligible(call, x) or not _dense(x):
+        return "conv"  # a strided view (a channel split, say) would cost the GEMM path a copy
     n = x.shape[0]
     pixels = 1
     for size, s in zip(x.shape[2:], call.stride):  # plain integers: torch.compile traces this
@@ -116,6 +116,13 @@ def rule(call, x, grad):
     if uses_rows(x):
         return "gemm" if n * pixels <= 1024 else "conv"
     return "gemm" if n == 1 or pixels >= (4096 if grad else 256) else "conv"
+
+
+def _dense(x):
+    import torch
+
+    formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+    return x.is_contiguous() or (x.ndim in formats and x.is_contiguous(memory_format=formats[x.ndim]))
 
 
 def measure(call, x, w, bias, grad, budget_s=0.3):
