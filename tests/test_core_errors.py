@@ -46,12 +46,28 @@ W = np.zeros((8, 6), np.float32)
      "weight must be on x's device meta; got cpu"),
     (lambda: onebyone.conv1x1(torch.zeros(1, 6, 2, 2), torch.zeros(8, 6, requires_grad=True), method="kron"),
      "method='kron' computes with SciPy and cannot carry gradients"),
+    (lambda: onebyone.conv1x1(X, W, stride=None), "stride must be an integer >= 1 or a tuple of 2 of them; got None"),
+    (lambda: onebyone.conv1x1(X, W, stride=1.5), "got 1.5"),
+    (lambda: onebyone.conv1x1(X, W, padding=[1.0, 1.0]), "padding must be an integer >= 0"),
+    (lambda: onebyone.conv1x1(np.zeros((2, 6, 0, 3), np.float32), W),
+     "x must have at least one channel and one position per spatial axis (batch may be 0); got shape (2, 6, 0, 3)"),
+    (lambda: onebyone.conv1x1(X, np.zeros((0, 6), np.float32)), "weight must have at least one output channel"),
+    (lambda: onebyone.conv1x1(X.astype(np.float16), W.astype(np.float16), method="kron"),
+     "NumPy x must be native-endian float32 or float64 for method='kron'; got <f2"),
+    (lambda: onebyone.conv1x1(X.astype(">f4"), W.astype(">f4")), "NumPy x must be native-endian"),
 ])
 def test_bad_input_message(call, message):
     with pytest.raises(OneByOneError) as info:
         call()
     assert message in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("option", [dict(stride=True), dict(stride=1.0), dict(groups=True)])
+def test_a_valid_call_first_does_not_let_a_lookalike_through(option):
+    onebyone.conv1x1(torch.zeros(1, 6, 2, 2), torch.zeros(8, 6))  # 1 == True == 1.0 as dict keys
+    with pytest.raises(OneByOneError):
+        onebyone.conv1x1(torch.zeros(1, 6, 2, 2), torch.zeros(8, 6), **option)
 
 
 def test_layout_decides_which_axis_holds_channels():

@@ -8,6 +8,7 @@ import torch
 
 import onebyone
 from onebyone import core, dispatch, tuning_cache
+from onebyone._validate import validate
 from opcheck import TOLERANCES, check_op, reference
 
 # (N, Cin, spatial..., Cout, stride, memory format): rows and columns, one pixel, batch 0, 1-D/3-D.
@@ -38,7 +39,7 @@ def make(shape, cout, memory_format, dtype=torch.float64, seed=0):
 @pytest.mark.parametrize("grad", [False, True])
 def test_every_candidate_matches_the_reference(shape, cout, stride, memory_format, grad):
     x, w, b = make(shape, cout, memory_format)
-    call = core.validate(x, w, b, stride, 0, 1)
+    call = validate(x, w, b, stride, 0, 1)
     names = dispatch.eligible(call, x)
     assert names == ["conv", "gemm"]
     expected = reference(x, w, b, stride, 0, 1, "channels_first")
@@ -61,7 +62,7 @@ def test_gemm_backward_gradcheck(shape, cout, stride, memory_format):
     if shape[0] == 0:
         pytest.skip("gradcheck needs at least one element")
     x, w, b = make(shape, cout, memory_format)
-    call = core.validate(x, w, b, stride, 0, 1)
+    call = validate(x, w, b, stride, 0, 1)
     run = dispatch.CANDIDATES["gemm"](call, x, True)
     leaves = [t.detach().clone().requires_grad_(True) for t in (x, w, b)]
     assert torch.autograd.gradcheck(lambda x, w, b: run(x, w.reshape(cout, -1), b), leaves)
@@ -92,12 +93,12 @@ def _copies_in(fn, *tensors):
 @pytest.mark.parametrize("memory_format", ["contiguous", "channels_last"])
 def test_gemm_path_makes_no_hidden_copies(memory_format):
     x, w, b = make((2, 16, 8, 8), 8, memory_format, dtype=torch.float32)
-    run = core.plan(x, w, b)
+    run = dispatch.CANDIDATES["gemm"](validate(x, w, b, 1, 0, 1), x, False)
     with torch.no_grad():
         y = run(x, w, b)
         assert _copies_in(lambda: run(x, w, b), x, y) == []
     leaves = [t.detach().clone().requires_grad_(True) for t in (x, w, b)]
-    call = core.validate(*leaves, 1, 0, 1)
+    call = validate(*leaves, 1, 0, 1)
     gemm = dispatch.CANDIDATES["gemm"](call, leaves[0], True)
     y = gemm(leaves[0], leaves[1].reshape(8, 16), leaves[2])
     grad = torch.ones_like(y)  # ones_like keeps y's memory format
@@ -107,7 +108,7 @@ def test_gemm_path_makes_no_hidden_copies(memory_format):
 def test_padding_and_groups_go_to_torch_conv():
     x, w, b = make((2, 6, 5, 5), 4, "contiguous")
     for kwargs in (dict(padding=1), dict(groups=2)):
-        call = core.validate(x, w[:, : 6 // kwargs.get("groups", 1)], b, 1, kwargs.get("padding", 0), kwargs.get("groups", 1))
+        call = validate(x, w[:, : 6 // kwargs.get("groups", 1)], b, 1, kwargs.get("padding", 0), kwargs.get("groups", 1))
         assert dispatch.eligible(call, x) == ["conv"]
         check_op(x, w[:, : 6 // kwargs.get("groups", 1)], b, **kwargs, grad=True)
 
@@ -115,30 +116,26 @@ def test_padding_and_groups_go_to_torch_conv():
 def test_rule_only_picks_eligible_candidates():
     for shape, cout, stride, memory_format in CASES:
         x, w, b = make(shape, cout, memory_format)
-        call = core.validate(x, w, b, stride, 0, 1)
+        call = validate(x, w, b, stride, 0, 1)
         for grad in (False, True):
             assert dispatch.rule(call, x, grad) in dispatch.eligible(call, x)
 
 
 @pytest.fixture
-def cache_file(tmp_path, monkeypatch):
-    path = tmp_path / "tuning.json"
-    monkeypatch.setenv("ONEBYONE_CACHE", str(path))
-    tuning_cache.reset()
-    core._PLANS.clear()
-    yield path
-    tuning_cache.reset()
-    core._PLANS.clear()
+def cache_file(tmp_path):
+    return tmp_path / "tuning.json"  # the root conftest points ONEBYONE_CACHE here
 
 
 def test_tune_round_trips_through_the_file(cache_file):
     x, w, b = make((1, 8, 4, 4), 4, "contiguous", dtype=torch.float32)
+    before = core.plan(x, w, b)
     result = onebyone.tune(x, w, b, budget_s=0.01)
+    assert core.plan(x, w, b) is not before  # calls after tune() run the winner
     assert set(result["times"]) == {"conv", "gemm"} and result["winner"] in result["times"]
     data = json.loads(cache_file.read_text())
     assert data[tuning_cache.machine()][result["key"]] == result["winner"]
     tuning_cache.reset()  # a new process: read back from disk
-    call = core.validate(x, w, b, 1, 0, 1)
+    call = validate(x, w, b, 1, 0, 1)
     assert dispatch.choose(call, x, False) == result["winner"]
 
 
@@ -197,6 +194,6 @@ def test_strided_views_go_to_conv_and_stay_exact():
     """A channel split (ShuffleNet's chunk) is a strided view: the GEMM path would copy it."""
     x, w, b = make((2, 12, 5, 5), 4, "channels_last")
     half = x[:, :6]
-    call = core.validate(half, w[:, :6], b, 1, 0, 1)
+    call = validate(half, w[:, :6], b, 1, 0, 1)
     assert dispatch.rule(call, half, False) == "conv"
     check_op(half, w[:, :6], b)

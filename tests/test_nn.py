@@ -44,11 +44,14 @@ def test_initialisation_matches_torch_distribution():
 
 
 def test_gradcheck_float64():
+    """Through the module, on torch's conv path (padding) and on the GEMM path (batch 1)."""
     torch.manual_seed(0)
-    conv = Conv1x1(4, 3, stride=2, padding=1, groups=1).double()
-    x = torch.randn(2, 4, 3, 5, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x, w, b: onebyone.conv1x1(x, w, b, stride=2, padding=1),
-                                    (x, conv.weight, conv.bias))
+    for stride, padding in ((2, 1), (1, 0)):
+        conv = Conv1x1(4, 3, stride=stride, padding=padding).double()
+        x = torch.randn(1, 4, 3, 5, dtype=torch.float64, requires_grad=True)
+        w, b = conv.weight.detach().requires_grad_(), conv.bias.detach().requires_grad_()
+        assert torch.autograd.gradcheck(
+            lambda x, w, b: torch.func.functional_call(conv, {"weight": w, "bias": b}, (x,)), (x, w, b))
 
 
 def test_traceable_by_fx():

@@ -9,6 +9,7 @@ from .formulations import FORMULATIONS
 
 LAYOUTS = ("channels_first", "channels_last")
 METHODS = ("auto",) + tuple(FORMULATIONS)
+_NUMPY_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ def validate(x, weight, bias, stride, padding, groups, layout="channels_first", 
     if method not in METHODS:
         raise OneByOneError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     _check_arrays(x, weight, bias)
+    if isinstance(x, np.ndarray) and (x.dtype.newbyteorder("=") not in _NUMPY_FLOATS or not x.dtype.isnative
+                                      or (method == "kron" and x.dtype == np.float16)):
+        allowed = "float32 or float64" if method == "kron" else "float16, float32 or float64"
+        raise OneByOneError(f"NumPy x must be native-endian {allowed} for method={method!r}; got {x.dtype.str}")
     if x.ndim not in (3, 4, 5):
         raise OneByOneError(
             "x must have rank 3, 4 or 5 (batch, channels and 1-3 spatial axes); "
@@ -37,8 +42,15 @@ def validate(x, weight, bias, stride, padding, groups, layout="channels_first", 
         )
     spatial = x.ndim - 2
     cin = x.shape[-1] if layout == "channels_last" else x.shape[1]
+    sizes = x.shape[1:-1] if layout == "channels_last" else x.shape[2:]
+    if cin == 0 or 0 in tuple(sizes):
+        raise OneByOneError(
+            f"x must have at least one channel and one position per spatial axis (batch may be 0); "
+            f"got shape {tuple(x.shape)}")
     groups = _positive_int(groups, "groups")
     cout, cin_g = _weight_matrix_shape(weight, spatial)
+    if cout == 0:
+        raise OneByOneError(f"weight must have at least one output channel; got shape {tuple(weight.shape)}")
     if cin_g * groups != cin:
         raise OneByOneError(
             f"x has {cin} channels but weight {tuple(weight.shape)} with groups={groups} "
@@ -97,7 +109,10 @@ def _positive_int(value, name):
 
 
 def _per_axis(value, spatial, name, minimum):
-    values = (value,) * spatial if isinstance(value, (int, np.integer)) else tuple(value)
+    try:
+        values = (value,) * spatial if isinstance(value, (int, np.integer)) else tuple(value)
+    except TypeError:  # None, a float: not a sequence either
+        values = (None,)
     if len(values) != spatial or any(
         isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values
     ):
@@ -108,12 +123,12 @@ def _per_axis(value, spatial, name, minimum):
 
 
 def _padding(padding, spatial, stride):
+    if not isinstance(padding, str):
+        return _per_axis(padding, spatial, "padding", minimum=0)
     if padding == "valid":
         return (0,) * spatial
     if padding == "same":  # a 1x1 kernel needs no padding to keep the size, as in torch
         if any(s != 1 for s in stride):
             raise OneByOneError(f"padding='same' needs stride 1, as in torch; got stride {stride}")
         return (0,) * spatial
-    if isinstance(padding, str):
-        raise OneByOneError(f"padding must be 'valid', 'same', or integers >= 0; got {padding!r}")
-    return _per_axis(padding, spatial, "padding", minimum=0)
+    raise OneByOneError(f"padding must be 'valid', 'same', or integers >= 0; got {padding!r}")

@@ -42,28 +42,35 @@ def plan(x, weight, bias=None, stride=1, padding=0, groups=1, layout="channels_f
     if torch is not None and torch.compiler.is_compiling():
         # Under torch.compile the checks are traced once into guards; no memo in the graph.
         return _new_plan(x, weight, bias, stride, padding, groups, layout, method, _needs_grad(x, weight, bias))
-    # This lookup is the whole per-call cost of conv1x1 (~2 us): keep it flat.
+    # This lookup is the whole per-call cost of conv1x1 (~2 us): keep it flat. Options enter
+    # the key type-exactly (True == 1 == 1.0 would otherwise share a plan with the valid 1).
+    options = (_exact(stride), _exact(padding), _exact(groups), layout, method)
     try:
         if torch is not None:
             grad = torch.is_grad_enabled() and (
                 x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
             sig = (x.shape, x.stride(), x.dtype, x.device, weight.shape, weight.dtype, weight.device,
                    type(weight), None if bias is None else (type(bias), bias.shape, bias.dtype, bias.device),
-                   stride, padding, groups, layout, method, grad)
+                   options, grad)
         else:
             grad = False
             sig = (type(x), x.shape, x.strides, x.dtype, type(weight), weight.shape, weight.dtype,
                    None if bias is None else (type(bias), bias.shape, bias.dtype),
-                   stride, padding, groups, layout, method)
+                   options)
         found = _PLANS.get(sig)
-    except (AttributeError, TypeError):  # not arrays, or an unhashable option: no memo
-        return _new_plan(x, weight, bias, stride, padding, groups, layout, method, False)
+    except (AttributeError, TypeError):  # not arrays: validate() says what was wrong
+        return _new_plan(x, weight, bias, stride, padding, groups, layout, method,
+                         _needs_grad(x, weight, bias))
     if found is None:
         found = _new_plan(x, weight, bias, stride, padding, groups, layout, method, grad)
         if len(_PLANS) > 4096:
             _PLANS.clear()
         _PLANS[sig] = found
     return found
+
+
+def _exact(option):
+    return option if type(option) is int else repr(option)
 
 
 def _new_plan(x, weight, bias, stride, padding, groups, layout, method, grad):

@@ -73,7 +73,7 @@ def key(call, x, grad):
     """A string naming everything that decides the fastest formulation."""
     from .fast import uses_rows
 
-    layout = "rows" if uses_rows(x) else "columns"
+    layout = ("rows" if uses_rows(x) else "columns") if _dense(x) else "strided"
     return (f"{tuple(x.shape)}->{call.out_channels}|{layout}|{str(x.dtype)}|{x.device.type}"
             f"|g{call.groups}|s{call.stride}|p{call.padding}|{'fwd+bwd' if grad else 'fwd'}")
 
@@ -88,7 +88,7 @@ def choose(call, x, grad, w=None, bias=None):
     winner = tuning_cache.lookup(k)
     if winner in names:
         return winner
-    if os.environ.get("ONEBYONE_TUNE") == "1" and w is not None and not _compiling():
+    if os.environ.get("ONEBYONE_TUNE") == "1" and w is not None:
         return measure(call, x, w, bias, grad)["winner"]
     return rule(call, x, grad)
 
@@ -119,10 +119,8 @@ def rule(call, x, grad):
 
 
 def _dense(x):
-    import torch
-
-    formats = {4: torch.channels_last, 5: torch.channels_last_3d}
-    return x.is_contiguous() or (x.ndim in formats and x.is_contiguous(memory_format=formats[x.ndim]))
+    """Contiguous with channels first or channels last (any rank): the GEMM needs no copy."""
+    return x.is_contiguous() or x.movedim(1, -1).is_contiguous()
 
 
 def measure(call, x, w, bias, grad, budget_s=0.3):
@@ -148,6 +146,9 @@ def measure(call, x, w, bias, grad, budget_s=0.3):
     times = interleaved({name: timed(name) for name in eligible(call, x)}, budget_s=budget_s)
     winner = min(times, key=times.get)
     tuning_cache.store(key(call, x, grad), winner)
+    from . import core
+
+    core._PLANS.clear()  # plans made before this choice must be made again
     return {"key": key(call, x, grad), "times": times, "winner": winner}
 
 

@@ -54,7 +54,7 @@ def einsum(x, w, bias, stride, padding, groups):
     cout, cin_g = w.shape
     xg = x.reshape(n, groups, cin_g, math.prod(spatial))  # (N, G, Cin/G, P)
     wg = w.reshape(groups, cout // groups, cin_g)  # (G, Cout/G, Cin/G)
-    lib = __import__("torch") if _arrays.is_tensor(x) else np
+    lib = _arrays.torch_of(x) or np
     y = lib.einsum("ngcp,goc->ngop", xg, wg).reshape(n, cout, *spatial)
     return _add_bias(y, bias)
 
@@ -101,7 +101,6 @@ def whole_image_matrix(w, num_pixels, groups=1):
     from scipy import linalg, sparse
 
     w = np.asarray(w)
-    cout, cin_g = w.shape
     blocks = np.split(w, groups, axis=0)  # groups: block-diagonal (Cout, Cin) weight
     full = linalg.block_diag(*blocks) if groups > 1 else w
     return sparse.kron(full, sparse.identity(num_pixels, dtype=w.dtype, format="csr"), format="csr")

@@ -7,7 +7,7 @@ import statistics
 import time
 
 
-def interleaved(candidates, *, warmup=2, min_rounds=5, max_rounds=50, budget_s=0.5, sync=None):
+def interleaved(candidates, *, warmup=2, min_rounds=5, max_rounds=50, budget_s=0.5):
     """Median seconds per call of each zero-argument callable in `candidates` (a dict).
 
     Rounds continue until `min_rounds` are done and `budget_s` is spent, or `max_rounds`.
@@ -29,7 +29,5 @@ def interleaved(candidates, *, warmup=2, min_rounds=5, max_rounds=50, budget_s=0
         for name in order:
             t0 = time.perf_counter()
             candidates[name]()
-            if sync is not None:
-                sync()
             samples[name].append(time.perf_counter() - t0)
     return {name: statistics.median(s) for name, s in samples.items()}

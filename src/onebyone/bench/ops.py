@@ -7,12 +7,13 @@ each candidate the dispatcher can pick (their best is the oracle), and a plain t
 same (M, N, K) as the GEMM limit.
 """
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from .. import core, dispatch
+from .._validate import validate
 from ..timing import interleaved
 
 
@@ -72,7 +73,7 @@ def measure(shape, batch, memory_format, grad, budget_s=0.25):
     """One Row: every contender for one (shape, batch, memory format, pass), interleaved."""
     x, w, b = _inputs(shape, batch, memory_format, grad)
     stride, groups = shape.stride, shape.groups
-    call = core.validate(x, w, b, stride, 0, groups)
+    call = validate(x, w, b, stride, 0, groups)
     w2 = w.reshape(call.out_channels, -1)
     names = dispatch.eligible(call, x)
     contenders = {
@@ -103,7 +104,3 @@ def run(shapes, batches=(1, 8), memory_formats=("channels_first", "channels_last
             progress(i, len(configs), f"{s.label()} N={n} {f} {p}")
         rows.append(measure(s, n, f, p == "fwd+bwd", budget_s))
     return rows
-
-
-def as_dicts(rows):
-    return [asdict(r) for r in rows]

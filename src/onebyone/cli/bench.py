@@ -14,9 +14,9 @@ app.add_typer(bench_app, name="bench")
 def bench_ops(
     out: str = typer.Option("bench-out", "--out", "-o", help="Directory for ops.csv, ops.png, ops.md."),
     model: Optional[List[str]] = typer.Option(None, "--model", help="Limit the suite to these models (repeatable)."),
-    batch: Optional[List[int]] = typer.Option(None, "--batch", help="Batch sizes (repeatable); default 1 and 8."),
-    budget: float = typer.Option(0.25, help="Seconds of interleaved rounds per configuration."),
-    limit: Optional[int] = typer.Option(None, help="Only the first N shapes (a quick look)."),
+    batch: Optional[List[int]] = typer.Option(None, "--batch", min=1, help="Batch sizes (repeatable); default 1 and 8."),
+    budget: float = typer.Option(0.25, min=0.0, help="Seconds of interleaved rounds per configuration."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Only the first N shapes (a quick look)."),
 ):
     """conv1x1 auto vs F.conv2d, its candidates and SGEMM, on every 1x1 conv shape of six models."""
     from ..bench import cli_ops, shapes
