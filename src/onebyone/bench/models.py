@@ -4,7 +4,6 @@ Per model, every variant is prepared first (one-off costs timed: torch.compile's
 optimize's rewrite), then all variants run interleaved round-robin on one input, medians kept.
 """
 import copy
-import math
 import time
 from dataclasses import dataclass
 
@@ -87,9 +86,7 @@ def _add_compiled(variants, first, x):
 
 def summary(rows, command):
     """Markdown: the table and the targets of issue 5 checked."""
-    def g(values):
-        values = [v for v in values if not math.isnan(v)]
-        return math.exp(sum(map(math.log, values)) / len(values)) if values else NAN
+    from .report import geomean as g
 
     lines = [f"Command: `{command}`", "",
              "| model | eager ms | channels_last | fx fuse + CL | compile (first s) | optimize (took s) "

@@ -8,7 +8,8 @@ from dataclasses import asdict, fields
 
 
 def geomean(values):
-    values = list(values)
+    """Geometric mean, skipping NaN (a variant that was not run)."""
+    values = [v for v in values if not math.isnan(v)]
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
