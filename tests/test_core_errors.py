@@ -34,6 +34,7 @@ W = np.zeros((8, 6), np.float32)
     (lambda: onebyone.conv1x1(X.astype(np.int64), W.astype(np.int64)),
      "x must have a floating-point dtype; got int64"),
     (lambda: onebyone.conv1x1(X, torch.zeros(8, 6)), "x is a numpy.ndarray, so weight must be one too; got torch.Tensor"),
+    (lambda: onebyone.conv1x1(torch.zeros(1, 6, 2, 2), W), "x is a torch.Tensor, so weight must be one too; got numpy.ndarray"),
     (lambda: onebyone.conv1x1(X.tolist(), W), "x must be a NumPy array or a torch tensor; got list"),
     (lambda: onebyone.conv1x1(X, W, stride=0), "stride must be an integer >= 1 or a tuple of 2 of them; got 0"),
     (lambda: onebyone.conv1x1(X, W, stride=(1, 2, 3)), "got (1, 2, 3)"),

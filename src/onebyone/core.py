@@ -41,14 +41,14 @@ def plan(x, weight, bias=None, stride=1, padding=0, groups=1, layout="channels_f
     torch = _arrays.torch_of(x)
     if torch is not None and torch.compiler.is_compiling():
         # Under torch.compile the checks are traced once into guards; no memo in the graph.
-        return _new_plan(x, weight, bias, stride, padding, groups, layout, method, _needs_grad(x, weight, bias))
+        return _new_plan(x, weight, bias, stride, padding, groups, layout, method,
+                         _needs_grad(torch, x, weight, bias))
     # This lookup is the whole per-call cost of conv1x1 (~2 us): keep it flat. Options enter
     # the key type-exactly (True == 1 == 1.0 would otherwise share a plan with the valid 1).
     options = (_exact(stride), _exact(padding), _exact(groups), layout, method)
     try:
         if torch is not None:
-            grad = torch.is_grad_enabled() and (
-                x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
+            grad = _needs_grad(torch, x, weight, bias)
             sig = (x.shape, x.stride(), x.dtype, x.device, weight.shape, weight.dtype, weight.device,
                    type(weight), None if bias is None else (type(bias), bias.shape, bias.dtype, bias.device),
                    options, grad)
@@ -60,7 +60,7 @@ def plan(x, weight, bias=None, stride=1, padding=0, groups=1, layout="channels_f
         found = _PLANS.get(sig)
     except (AttributeError, TypeError):  # not arrays: validate() says what was wrong
         return _new_plan(x, weight, bias, stride, padding, groups, layout, method,
-                         _needs_grad(x, weight, bias))
+                         torch is not None and _needs_grad(torch, x, weight, bias))
     if found is None:
         found = _new_plan(x, weight, bias, stride, padding, groups, layout, method, grad)
         if len(_PLANS) > 4096:
@@ -101,10 +101,7 @@ def _make_plan(call, x_cf, w, bias, layout, method, grad):
     return channels_last
 
 
-def _needs_grad(x, weight, bias):
-    if not _arrays.is_tensor(x):
-        return False
-    import torch
-
-    return torch.is_grad_enabled() and (
-        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
+def _needs_grad(torch, x, weight, bias):
+    """Whether autograd will record this call (torch inputs only)."""
+    # getattr: a NumPy weight beside a tensor x must reach validate() and its clear error.
+    return torch.is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in (x, weight, bias))
