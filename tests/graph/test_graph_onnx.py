@@ -12,7 +12,7 @@ import torch
 from graph_toys import ATOL_SCALE, MODELS, RTOL, randomize_bn
 
 import onebyone
-from onebyone.graph.load import torchvision_model
+from onebyone.graph.zoo import build as torchvision_model
 from onebyone.graph.speed import denormals_flushed
 
 ort = pytest.importorskip("onnxruntime")

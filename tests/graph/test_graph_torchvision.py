@@ -10,7 +10,7 @@ from graph_toys import (MODELS, assert_same_outputs, assert_unchanged, bns, conv
                         snapshot)
 
 import onebyone
-from onebyone.graph.load import torchvision_model
+from onebyone.graph.zoo import build as torchvision_model
 from onebyone.graph.speed import denormals_flushed
 
 

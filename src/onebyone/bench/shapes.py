@@ -5,6 +5,8 @@ typed by hand, so the suite follows torchvision.
 """
 from dataclasses import dataclass, field
 
+from ..graph.zoo import build
+
 SUITE_MODELS = ("resnet50", "mobilenet_v2", "googlenet", "squeezenet1_1",
                 "shufflenet_v2_x1_0", "efficientnet_b0")
 
@@ -24,16 +26,6 @@ class ConvShape:
     def label(self) -> str:
         s = f"{self.cin}x{self.height}x{self.width}->{self.cout}"
         return s + (f"/s{self.stride}" if self.stride > 1 else "") + (f"/g{self.groups}" if self.groups > 1 else "")
-
-
-def build(name):
-    """A torchvision model by name, random weights, eval mode."""
-    import torchvision
-
-    kwargs = {"weights": None}
-    if name == "googlenet":  # no auxiliary heads, no scipy-based init: the inference graph only
-        kwargs.update(aux_logits=False, init_weights=False)
-    return torchvision.models.get_model(name, **kwargs).eval()
 
 
 def conv1x1_shapes(model, input_size=(1, 3, 224, 224)):

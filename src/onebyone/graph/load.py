@@ -4,6 +4,7 @@ import warnings
 import zipfile
 
 from ..errors import OneByOneError
+from .zoo import build
 
 FILE_KINDS = ("pickled nn.Module (.pt/.pth)", "TorchScript", "torch.export program (.pt2)", "ONNX (.onnx)")
 
@@ -11,7 +12,7 @@ FILE_KINDS = ("pickled nn.Module (.pt/.pth)", "TorchScript", "torch.export progr
 def load(spec):
     """The model named by ``spec``: an nn.Module, a GraphModule, or an ``onnx.ModelProto``.
 
-    A string that is not an existing file is taken as a torchvision model name, built with
+    A string that is not an existing file is a model name, built by onebyone.graph.zoo with
     random weights (nothing is downloaded) in eval mode. TorchScript files load as ScriptModules
     (inspect reads them through an ONNX export; optimize needs a traceable nn.Module).
 
@@ -22,7 +23,7 @@ def load(spec):
         return spec
     path = os.fspath(spec)
     if not os.path.exists(path):
-        return torchvision_model(path)
+        return build(path)
     if path.endswith(".onnx"):
         import onnx
 
@@ -45,18 +46,6 @@ def load(spec):
                             f"{type(obj).__name__} (a state_dict needs its model class: pickle "
                             "the module itself with torch.save(model, path))")
     return obj
-
-
-def torchvision_model(name):
-    """torchvision's ``name`` with random weights, in eval mode."""
-    import torchvision
-
-    names = torchvision.models.list_models(module=torchvision.models)
-    if name not in names:
-        raise OneByOneError(f"expected a model file or a torchvision classification model name "
-                            f"(e.g. resnet18, mobilenet_v2); got {name!r}, which is neither")
-    kwargs = {"aux_logits": False, "init_weights": False} if name in ("googlenet", "inception_v3") else {}
-    return torchvision.models.get_model(name, weights=None, **kwargs).eval()
 
 
 def _is_torchscript(path):
