@@ -1,4 +1,5 @@
 """How numbers and shapes read, shared by the text and HTML renderers."""
+from .._units import IEC, SI, human
 
 AXES = {1: "L", 2: "H x W", 3: "D x H x W"}
 
@@ -19,17 +20,11 @@ def count(n):
     >>> count(4816896), count(512)
     ('4,816,896 (4.82 M)', '512')
     """
-    for size, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M")):
-        if n >= size:
-            return f"{n:,} ({n / size:.3g} {unit})"
-    return f"{n:,}"
+    return f"{n:,} ({human(n, SI[:3])})" if n >= 1e6 else f"{n:,}"
 
 
 def nbytes(n):
-    for size, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if n >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{n} B"
+    return human(n, IEC, unit="B")
 
 
 def seconds(s):

@@ -8,13 +8,13 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from .._files import write_atomic
+from .._units import human
+
 
 def _n(x):
     """12345678 -> '12.3M'."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(x) >= size:
-            return f"{x / size:.1f}{unit}"
-    return str(x)
+    return human(x, spec=".1f", sep="")
 
 
 def to_json(data):
@@ -109,6 +109,6 @@ def plot_macs(result, path, top=30):
                  f"{t['model_macs'] / 1e6:.0f}M MACs (top {len(rows)} shown)")
     ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=120), mode="wb")
     plt.close(fig)
     return path
