@@ -9,7 +9,7 @@ def _isolated_tuning_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("ONEBYONE_CACHE", str(tmp_path / "tuning.json"))
     monkeypatch.delenv("ONEBYONE_TUNE", raising=False)
     tuning_cache.reset()
-    core._PLANS.clear()
+    core.forget_plans()
     yield
     tuning_cache.reset()
-    core._PLANS.clear()
+    core.forget_plans()

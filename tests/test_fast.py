@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import onebyone
-from onebyone import core, dispatch, tuning_cache
+from onebyone import _methods, core, dispatch, tuning_cache
 from onebyone._validate import validate
 from opcheck import TOLERANCES, check_op, reference
 
@@ -41,12 +41,12 @@ def test_every_candidate_matches_the_reference(shape, cout, stride, memory_forma
     x, w, b = make(shape, cout, memory_format)
     call = validate(x, w, b, stride, 0, 1)
     names = dispatch.eligible(call, x)
-    assert names == ["conv", "gemm"]
+    assert names == ["torch", "gemm"]
     expected = reference(x, w, b, stride, 0, 1, "channels_first")
     loop = onebyone.conv1x1(x, w, b, stride=stride, method="loop")
     for name in names:
         leaves = [t.detach().clone().requires_grad_(grad) for t in (x, w, b)]
-        y = dispatch.CANDIDATES[name](call, x, grad)(leaves[0], leaves[1].reshape(cout, -1), leaves[2])
+        y = _methods.runner(name, call, x, grad)(leaves[0], leaves[1].reshape(cout, -1), leaves[2])
         torch.testing.assert_close(y, expected, **TOLERANCES[x.dtype])
         torch.testing.assert_close(y, loop, **TOLERANCES[x.dtype])
         if memory_format != "contiguous" and shape[0] > 0:
@@ -63,7 +63,7 @@ def test_gemm_backward_gradcheck(shape, cout, stride, memory_format):
         pytest.skip("gradcheck needs at least one element")
     x, w, b = make(shape, cout, memory_format)
     call = validate(x, w, b, stride, 0, 1)
-    run = dispatch.CANDIDATES["gemm"](call, x, True)
+    run = _methods.runner("gemm", call, x, True)
     leaves = [t.detach().clone().requires_grad_(True) for t in (x, w, b)]
     assert torch.autograd.gradcheck(lambda x, w, b: run(x, w.reshape(cout, -1), b), leaves)
 
@@ -93,13 +93,13 @@ def _copies_in(fn, *tensors):
 @pytest.mark.parametrize("memory_format", ["contiguous", "channels_last"])
 def test_gemm_path_makes_no_hidden_copies(memory_format):
     x, w, b = make((2, 16, 8, 8), 8, memory_format, dtype=torch.float32)
-    run = dispatch.CANDIDATES["gemm"](validate(x, w, b, 1, 0, 1), x, False)
+    run = _methods.runner("gemm", validate(x, w, b, 1, 0, 1), x, False)
     with torch.no_grad():
         y = run(x, w, b)
         assert _copies_in(lambda: run(x, w, b), x, y) == []
     leaves = [t.detach().clone().requires_grad_(True) for t in (x, w, b)]
     call = validate(*leaves, 1, 0, 1)
-    gemm = dispatch.CANDIDATES["gemm"](call, leaves[0], True)
+    gemm = _methods.runner("gemm", call, leaves[0], True)
     y = gemm(leaves[0], leaves[1].reshape(8, 16), leaves[2])
     grad = torch.ones_like(y)  # ones_like keeps y's memory format
     assert _copies_in(lambda: y.backward(grad), x, y) == []
@@ -109,7 +109,7 @@ def test_padding_and_groups_go_to_torch_conv():
     x, w, b = make((2, 6, 5, 5), 4, "contiguous")
     for kwargs in (dict(padding=1), dict(groups=2)):
         call = validate(x, w[:, : 6 // kwargs.get("groups", 1)], b, 1, kwargs.get("padding", 0), kwargs.get("groups", 1))
-        assert dispatch.eligible(call, x) == ["conv"]
+        assert dispatch.eligible(call, x) == ["torch"]
         check_op(x, w[:, : 6 // kwargs.get("groups", 1)], b, **kwargs, grad=True)
 
 
@@ -131,7 +131,7 @@ def test_tune_round_trips_through_the_file(cache_file):
     before = core.plan(x, w, b)
     result = onebyone.tune(x, w, b, budget_s=0.01)
     assert core.plan(x, w, b) is not before  # calls after tune() run the winner
-    assert set(result["times"]) == {"conv", "gemm"} and result["winner"] in result["times"]
+    assert set(result["times"]) == {"torch", "gemm"} and result["winner"] in result["times"]
     data = json.loads(cache_file.read_text())
     assert data[tuning_cache.machine()][result["key"]] == result["winner"]
     tuning_cache.reset()  # a new process: read back from disk
@@ -162,7 +162,7 @@ def test_environment_variable_tunes_unseen_keys(cache_file, monkeypatch):
         warnings.simplefilter("error")
         onebyone.conv1x1(x, w, b)
     (entries,) = json.loads(cache_file.read_text()).values()
-    assert len(entries) == 1 and list(entries.values())[0] in ("conv", "gemm")
+    assert len(entries) == 1 and list(entries.values())[0] in ("torch", "gemm")
 
 
 def test_tune_rejects_numpy():
@@ -195,5 +195,5 @@ def test_strided_views_go_to_conv_and_stay_exact():
     x, w, b = make((2, 12, 5, 5), 4, "channels_last")
     half = x[:, :6]
     call = validate(half, w[:, :6], b, 1, 0, 1)
-    assert dispatch.rule(call, half, False) == "conv"
+    assert dispatch.rule(call, half, False) == "torch"
     check_op(half, w[:, :6], b)

@@ -24,7 +24,7 @@ _LAZY = {
     "nn": ("onebyone.nn", None),
     "weights": ("onebyone.weights", None),
     "blocks": ("onebyone.blocks", None),
-    "tune": ("onebyone.dispatch", "tune"),
+    "tune": ("onebyone.core", "tune"),
     "explain": ("onebyone.explanation", "explain"),
     "inspect": ("onebyone.graph", "inspect"),
     "optimize": ("onebyone.graph", "optimize"),

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _arrays
+from ._checks import positive_int
 from .errors import OneByOneError
 from .formulations import FORMULATIONS
 
@@ -47,7 +48,7 @@ def validate(x, weight, bias, stride, padding, groups, layout="channels_first", 
         raise OneByOneError(
             f"x must have at least one channel and one position per spatial axis (batch may be 0); "
             f"got shape {tuple(x.shape)}")
-    groups = _positive_int(groups, "groups")
+    groups = positive_int(groups, "groups")
     cout, cin_g = _weight_matrix_shape(weight, spatial)
     if cout == 0:
         raise OneByOneError(f"weight must have at least one output channel; got shape {tuple(weight.shape)}")
@@ -100,12 +101,6 @@ def _weight_matrix_shape(weight, spatial):
             f"expected every kernel size to be 1"
         )
     return shape[0], shape[1]
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise OneByOneError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _per_axis(value, spatial, name, minimum):

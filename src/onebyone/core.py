@@ -1,12 +1,15 @@
-"""conv1x1(): validate a call once, plan it once, then run the plan.
+"""conv1x1(): validate a call once, plan it once, then run the plan; tune() and forget_plans().
 
 A plan is a small function specialised to one call signature (kinds, shapes, strides, dtypes,
 devices, options, whether gradients are needed): validation and the dispatcher's choice cost
 ~20 us of Python, as much as a small conv, so they run on the first call of a signature only.
+
+The op flows one way: core asks dispatch which method auto runs, and _methods what a method
+runs; neither of them imports core.
 """
-from . import _arrays
+from . import _arrays, _methods, dispatch
 from ._validate import validate
-from .formulations import FORMULATIONS
+from .errors import OneByOneError
 
 
 def conv1x1(x, weight, bias=None, *, stride=1, padding=0, groups=1,
@@ -33,7 +36,21 @@ def conv1x1(x, weight, bias=None, *, stride=1, padding=0, groups=1,
     return plan(x, weight, bias, stride, padding, groups, layout, method)(x, weight, bias)
 
 
-_PLANS = {}
+_PLANS = {}  # call signature -> plan; forget_plans() empties it
+
+
+def forget_plans():
+    """Forget every plan, so the next call of each signature validates and chooses again.
+
+    tune() calls it after a measurement; tests call it to start from nothing.
+
+    >>> import numpy as np
+    >>> p = plan(np.ones((1, 2, 2, 2)), np.ones((3, 2)))
+    >>> forget_plans()
+    >>> plan(np.ones((1, 2, 2, 2)), np.ones((3, 2))) is p
+    False
+    """
+    _PLANS.clear()
 
 
 def plan(x, weight, bias=None, stride=1, padding=0, groups=1, layout="channels_first", method="auto"):
@@ -82,17 +99,8 @@ def _new_plan(x, weight, bias, stride, padding, groups, layout, method, grad):
 
 def _make_plan(call, x_cf, w, bias, layout, method, grad):
     if method == "auto":
-        from .dispatch import runner
-
-        compute = runner(call, x_cf, grad, w, bias)  # takes the weight in any accepted shape
-    else:
-        formulation = FORMULATIONS[method]
-        shape = (call.out_channels, call.in_channels // call.groups)
-
-        def compute(x, weight, bias):
-            y = formulation(x, weight.reshape(shape), bias, call.stride, call.padding, call.groups)
-            return _arrays.keep_memory_format(x, y)
-
+        method = dispatch.choose(call, x_cf, grad, w, bias)
+    compute = _methods.runner(method, call, x_cf, grad)  # takes the weight in any accepted shape
     if layout == "channels_first":
         return compute
 
@@ -105,3 +113,24 @@ def _needs_grad(torch, x, weight, bias):
     """Whether autograd will record this call (torch inputs only)."""
     # getattr: a NumPy weight beside a tensor x must reach validate() and its clear error.
     return torch.is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in (x, weight, bias))
+
+
+def tune(x, weight, bias=None, *, stride=1, padding=0, groups=1, backward=False, budget_s=0.3):
+    """Time the candidates for this call, cache the winner on disk, and return the timings.
+
+    Later calls with the same key (shapes, memory format, dtype, device, groups, stride,
+    padding, forward or forward+backward) run the winner under method="auto". The result is
+    {"key": str, "times": {method: median seconds}, "winner": method}.
+
+    >>> import torch, onebyone
+    >>> result = onebyone.tune(torch.randn(1, 8, 4, 4), torch.randn(4, 8), budget_s=0.01)
+    >>> sorted(result["times"]), result["winner"] in result["times"]
+    (['gemm', 'torch'], True)
+    """
+    call = validate(x, weight, bias, stride, padding, groups)
+    if not _arrays.is_tensor(x):
+        raise OneByOneError("tune times torch formulations; expected a torch tensor, got a NumPy array")
+    w = weight.reshape(call.out_channels, call.in_channels // call.groups)
+    result = dispatch.measure(call, x, w, bias, backward, budget_s)
+    forget_plans()  # plans made before this choice must be made again
+    return result

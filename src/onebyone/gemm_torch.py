@@ -24,13 +24,22 @@ import torch.nn.functional as F
 from ._arrays import channels_last_in_memory
 
 
+def applies(call, x) -> bool:
+    """Whether this GEMM computes the call exactly (else the generic formulations do)."""
+    return (call.groups == 1 and not any(call.padding) and x.device.type == "cpu"
+            and x.dtype in (torch.float32, torch.float64))
+
+
 def uses_rows(x) -> bool:
     """Multiply pixel rows (channels fastest in memory) rather than channel columns."""
     return channels_last_in_memory(x) or math.prod(x.shape[2:]) == 1
 
 
-def runner(x, stride, grad):
-    """f(x, w, bias) for calls shaped like x (channels-first view); padding 0, groups 1."""
+def gemm_for(x, stride, grad):
+    """f(x, w, bias) for calls shaped like x (a channels-first view), w a (Cout, Cin) matrix.
+
+    Only for what `applies` accepts: padding 0, groups 1, float32/float64 on the CPU.
+    """
     subsample = any(s != 1 for s in stride)
     # Subsample first: the product then touches only the pixels that are kept.
     keep = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)

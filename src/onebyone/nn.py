@@ -11,6 +11,7 @@ import torch
 import torch.fx
 from torch import nn
 
+from ._checks import positive_int
 from ._validate import validate
 from .core import conv1x1
 from .errors import OneByOneError
@@ -50,9 +51,8 @@ class Conv1x1(nn.Module):
         if padding_mode != "zeros":
             # Other modes pad with copies of the input, which a 1x1 kernel then reads as data.
             raise OneByOneError(f"Conv1x1 supports padding_mode='zeros'; got {padding_mode!r}")
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise OneByOneError(f"{name} must be a positive integer; got {v!r}")
+        in_channels = positive_int(in_channels, "in_channels")
+        out_channels = positive_int(out_channels, "out_channels")
         if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1 \
                 or in_channels % groups or out_channels % groups:
             raise OneByOneError(
@@ -61,14 +61,17 @@ class Conv1x1(nn.Module):
             )
         self.in_channels, self.out_channels, self.dims = in_channels, out_channels, dims
         self.kernel_size = (1,) * dims
-        self.stride, self.padding, self.dilation = stride, padding, dilation  # dilation: no effect at 1x1
-        self.groups, self.padding_mode, self.method = groups, padding_mode, method
         factory = {"device": device, "dtype": dtype}
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.kernel_size, **factory))
         self.bias = nn.Parameter(torch.empty(out_channels, **factory)) if bias else None
         # Validate stride/padding/method now, not at the first forward.
-        validate(torch.empty((0, in_channels) + (1,) * dims, **factory), self.weight, self.bias,
-                 stride, padding, groups, "channels_first", method)
+        call = validate(torch.empty((0, in_channels) + (1,) * dims, **factory), self.weight, self.bias,
+                        stride, padding, groups, "channels_first", method)
+        # Tuples, one entry per spatial axis, as nn.ConvNd stores them (a padding string stays).
+        self.stride = call.stride
+        self.padding = padding if isinstance(padding, str) else call.padding
+        self.dilation = (dilation,) * dims if isinstance(dilation, int) else tuple(dilation)  # no effect at 1x1
+        self.groups, self.padding_mode, self.method = groups, padding_mode, method
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -104,10 +107,10 @@ class Conv1x1(nn.Module):
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, dims={self.dims}"
-        if self.stride not in (1, (1,) * self.dims):
+        if self.stride != (1,) * self.dims:
             s += f", stride={self.stride}"
-        if self.padding not in (0, (0,) * self.dims):
-            s += f", padding={self.padding}"
+        if self.padding != (0,) * self.dims:
+            s += f", padding={self.padding!r}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:

@@ -1,16 +1,18 @@
 """The on-disk cache of tuned winners: JSON, keyed by torch version and CPU model.
 
 A missing file is an empty cache; a corrupt or unreadable one is ignored with a warning (and
-replaced on the next store), never a crash. Writes go to a temporary file that replaces the
-cache in one step, so a reader never sees half a file.
+replaced on the next store), never a crash. An entry naming a method that is no longer a
+candidate (an older version's name) is ignored by the dispatcher. Writes go to a temporary file
+that replaces the cache in one step, so a reader never sees half a file.
 """
 import functools
 import json
 import os
 import platform
-import tempfile
 import warnings
 from pathlib import Path
+
+from ._files import write_atomic
 
 _memory = None  # {machine: {key: winner}}, loaded once per process
 
@@ -66,10 +68,7 @@ def store(key, winner):
     p = path()
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tuning-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(_memory, f, indent=1, sort_keys=True)
-        os.replace(tmp, p)
+        write_atomic(p, lambda f: json.dump(_memory, f, indent=1, sort_keys=True))
     except OSError as e:  # a read-only home still tunes, it just does not remember
         warnings.warn(f"onebyone: could not write tuning cache {p}: {e}", stacklevel=3)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .. import core, dispatch
+from .. import _methods, core, dispatch
 from .._validate import validate
 from ..timing import interleaved
 
@@ -82,7 +82,7 @@ def measure(shape, batch, memory_format, grad, budget_s=0.25):
         "sgemm": _sgemm(shape, batch, grad),
     }
     for name in names:
-        run = dispatch.CANDIDATES[name](call, x, grad)
+        run = _methods.runner(name, call, x, grad)
         contenders[name] = _pass(lambda run=run: run(x, w2, b), grad)
     t = interleaved(contenders, budget_s=budget_s, min_rounds=7)
     oracle = min(names, key=t.get)
