@@ -24,7 +24,7 @@ SCHEMA_FIELDS = {
                     "block_shape", "block_grid", "sub_block_shape", "nonzero_sub_blocks",
                     "dense_bytes", "gemm_weight_bytes"],
     "roofline": ["dtype_bytes", "bytes_moved", "intensity", "peak_flops", "peak_bandwidth",
-                 "peaks_source", "balance", "bound", "min_time_s"],
+                 "peaks_source", "balance", "bound", "min_time_s", "peaks_measured"],
     "notes.0": ["key", "text"],
     "example": ["seed", "in_channels", "out_channels", "groups", "size", "x_hwc", "weight", "bias",
                 "dot_products", "output_hwc", "output_onebyone", "output_torch", "max_abs_diff",

@@ -100,8 +100,9 @@ class Roofline:
     peak_bandwidth: float  # bytes/s
     peaks_source: str  # "measured: ..." or "assumed: ..."
     balance: float  # peak_flops / peak_bandwidth: the intensity where the roofs meet
-    bound: str  # "memory" or "compute"
+    bound: str  # "memory" or "compute", under these peaks (an assumption unless peaks_measured)
     min_time_s: float  # max(flops / peak_flops, bytes / peak_bandwidth)
+    peaks_measured: bool  # True only with measure=True: then `bound` is a verdict
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,29 @@ def _pairs(n, k, s, p):
     return [(i, t, i * s + t - p) for i in range(out) for t in range(k) if 0 <= i * s + t - p < n]
 
 
+def _taps_axis(n, k, s, p):
+    """len(_pairs(n, k, s, p)) by arithmetic: O(k), never O(n), so absurd sizes stay instant."""
+    last = (n + 2 * p - k) // s  # the last output position
+    total = 0
+    for t in range(k):  # output i reads input i*s + t - p: real when 0 <= i*s + t - p <= n - 1
+        first, stop = max(0, -((t - p) // s)), min(last, (n - 1 + p - t) // s)
+        total += max(0, stop - first + 1)
+    return total
+
+
+def _read_axis(n, k, s, p):
+    """How many input positions along one axis some (output, tap) pair reads.
+
+    Windows of k taps start every s positions: when k <= s they never overlap, so each real
+    tap reads its own position; when k > s they overlap into one run from the first window's
+    start to the last window's end, clipped to the real positions.
+    """
+    if k <= s:
+        return _taps_axis(n, k, s, p)
+    last = (n + 2 * p - k) // s
+    return max(0, min(n - 1, last * s + k - 1 - p) - max(0, -p) + 1)
+
+
 def taps_on_input(layer, axes=slice(None)):
     """How many (output pixel, kernel tap) pairs read a real (not padded) input pixel.
 
@@ -23,7 +46,18 @@ def taps_on_input(layer, axes=slice(None)):
     number of non-zero sub-blocks (output row, input row) in each block.
     """
     sizes = zip(layer.input_size, layer.kernel, layer.stride, layer.padding)
-    return prod(len(_pairs(n, k, s, p)) for n, k, s, p in list(sizes)[axes])
+    return prod(_taps_axis(n, k, s, p) for n, k, s, p in list(sizes)[axes])
+
+
+def pixels_read(layer):
+    """How many input pixels (of the unpadded grid) the layer reads at all; the rest it skips.
+
+    >>> from onebyone.explanation import explain
+    >>> pixels_read(explain("7x7x16", filters=8, stride=2, padding=1).layer)  # of 49
+    9
+    """
+    sizes = zip(layer.input_size, layer.kernel, layer.stride, layer.padding)
+    return prod(_read_axis(n, k, s, p) for n, k, s, p in sizes)
 
 
 def toeplitz_matrix(weight, input_size, stride=1, padding=0, groups=1):

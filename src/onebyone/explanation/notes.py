@@ -1,6 +1,7 @@
 """The special cases people ask about, as notes with this layer's own numbers in them."""
 from math import prod
 
+from . import general
 from .facts import Note
 from .fmt import plural
 
@@ -16,6 +17,7 @@ def notes(layer, weights, cost):
     cin_g, cout_g = cin // g, cout // g
     one_by_one = prod(L.kernel) == 1
     hw_in, hw_out = _x(L.input_size), _x(L.output_size)
+    plain = all(s == 1 for s in L.stride) and not any(L.padding)
     found = []
     if one_by_one:
         each = "the one filter" if cout == 1 else f"each of the {cout} filters"
@@ -29,24 +31,30 @@ def notes(layer, weights, cost):
                      f"filter, so {hw_in}x{cin} becomes {hw_out}x{cout}.")
         found.append(Note("channel_mixing", text))
     if cin_g == 1 and one_by_one:
-        text = ("One input channel per filter: output channel o is w[o] * x + b[o], a scaled "
-                "copy of its input channel.")
+        where = "" if plain else " (of its input channel as the stride and padding place it)"
+        text = (f"One input channel per filter: output channel o is w[o] * x + b[o], a scaled "
+                f"copy of its input channel{where}.")
         if cout_g > 1:
             text += (f" The {cout_g} output channels{' of each group' if g > 1 else ''} are "
                      f"{cout_g} multiples of the same image, plus constants: the ({cout_g}, 1) "
-                     f"weight has rank 1, so until a nonlinearity they carry nothing beyond that "
-                     f"one channel.")
+                     f"weight has rank at most 1, so until a nonlinearity they carry nothing "
+                     f"beyond that one channel.")
         else:
             text += " The layer is a per-channel scale and shift, like an affine BatchNorm."
         found.append(Note("cin_one", text))
     # The channel-count notes speak of 1x1 mixing; a k x k conv gets the general_kernel note.
     if one_by_one and cin == cout:
+        per_group = f" ({cin_g * cout_g:,} in each of the {g} groups)" if g > 1 else ""
+        blocks = f"each of its {g} {cin_g}x{cout_g} diagonal blocks has" if g > 1 else "it has"
         found.append(Note("cin_eq_cout", (
-            f"Cin = Cout = {cin}: a full {cin_g}x{cout_g} mixing{' per group' if g > 1 else ''}, "
-            f"costing {cin_g * cout_g * prod(L.kernel):,} multiply-adds per pixel like any other "
-            f"layer of that size. It is the identity only if W = I; otherwise it is a change of "
-            f"basis of the channel space. With no nonlinearity between it and a neighbouring "
-            f"linear layer (conv, BatchNorm, Linear), the two fold into one: W2 @ W1."
+            f"Cin = Cout = {cin}: a {cin_g}x{cout_g} mixing{' per group' if g > 1 else ''}, "
+            f"costing {cin_g * cout:,} multiply-adds per output pixel{per_group}, like any "
+            f"other layer of that size. It is the identity only if W = I. It is a change of "
+            f"basis of the channel space (nothing lost, undone by W^-1) only when W is "
+            f"invertible: when {blocks} rank {cin_g}, as a random W almost surely does; a W of "
+            f"lower rank r projects the {cin} channels onto an r-dimensional subspace. With no "
+            f"nonlinearity between it and a neighbouring linear layer (conv, BatchNorm, "
+            f"Linear), the two fold into one: W2 @ W1."
         )))
     elif one_by_one and cout < cin:
         found.append(Note("reduction", (
@@ -62,26 +70,23 @@ def notes(layer, weights, cost):
             f"inverted residuals before the depthwise conv."
         )))
     if any(s > 1 for s in L.stride):
-        skipped = 1 - prod(L.output_size) / prod(n + 2 * p for n, p in zip(L.input_size, L.padding))
-        what = ("reads one pixel in every " + _x(L.stride) + " block and ignores the rest"
-                if one_by_one else "moves the kernel " + _x(L.stride) + " pixels at a time")
-        found.append(Note("stride", (
-            f"Stride {_x(L.stride)}: the conv {what}; output {hw_out} instead of the full grid"
-            + (f", so {skipped:.0%} of the input pixels are never read. It equals subsampling "
-               f"x[::s] first, then a stride-1 1x1 conv." if one_by_one else ".")
-        )))
+        found.append(Note("stride", _stride(L, one_by_one)))
     if g > 1:
         kind = " (depthwise: one filter per channel)" if g == cin else ""
         found.append(Note("groups", (
             f"groups={g}{kind}: {g} independent {cin_g} -> {cout_g} convs on slices of the "
             f"channels; the weight is block-diagonal, so parameters and multiply-adds are "
             f"1/{g} of an ungrouped {cin} -> {cout} layer ({weights.params_without_bias:,} "
-            f"weights, {cost.macs:,} MACs)."
+            f"weights, {cost.macs:,} MACs in all: {cin_g * cout * prod(L.kernel):,} "
+            f"multiply-adds per output pixel, {cin_g * cout_g * prod(L.kernel):,} in each group)."
         )))
     if any(L.padding) and one_by_one:
+        outputs = prod(L.output_size)
+        blank = outputs - general.taps_on_input(L)
         found.append(Note("padding", (
-            f"Padding {_x(L.padding)} on a 1x1 conv adds border pixels that see only zeros: "
-            f"the output there is just the bias."
+            f"Padding {_x(L.padding)} on a 1x1 conv adds border pixels that hold only zeros: "
+            f"{blank:,} of the {outputs:,} output pixels read one of them, so the output there "
+            f"is just the bias."
         )))
     if not one_by_one:
         found.append(Note("general_kernel", (
@@ -104,3 +109,38 @@ def notes(layer, weights, cost):
                      f"{_x(k2)}).")
         found.append(Note("dims", text))
     return tuple(found)
+
+
+def _stride(L, one_by_one):
+    """Where a strided conv reads, how much it never reads, and whether x[::s] is the same."""
+    stride, n = _x(L.stride), prod(L.input_size)
+    skipped = n - general.pixels_read(L)
+    if one_by_one:
+        out, at = _where(L)
+        text = (f"Stride {stride}: output pixel {out} reads input pixel {at} and the pixels "
+                f"between are skipped")
+    else:
+        text = f"Stride {stride}: the conv moves the kernel {stride} pixels at a time"
+    text += f"; output {_x(L.output_size)}"
+    if skipped:  # counted on the real input grid: padding is not the user's pixels
+        text += (f", and {skipped:,} of the {n:,} input pixels ({skipped / n:.1%}) are never "
+                 f"read")
+    text += "."
+    if one_by_one and not any(L.padding):
+        text += (" It equals subsampling first, x[::s] along each axis, then a stride-1 "
+                 "1x1 conv.")
+    elif one_by_one:
+        sub = tuple(-(-n // s) for n, s in zip(L.input_size, L.stride))
+        text += (f" It equals zero-padding by {_x(L.padding)} first, then subsampling the "
+                 f"padded grid (x_padded[::s]), then a stride-1 1x1 conv; subsampling x[::s] "
+                 f"without the padding gives {_x(sub)} and other pixels.")
+    return text
+
+
+def _where(L):
+    """('(i, j)', '(2i - 1, 2j - 1)'): which input pixel each output pixel of a 1x1 conv reads."""
+    letters = "ijk"[:L.dims]
+    at = []
+    for c, s, p in zip(letters, L.stride, L.padding):
+        at.append((f"{s}{c}" if s > 1 else c) + (f" - {p}" if p else ""))
+    return f"({', '.join(letters)})", f"({', '.join(at)})"

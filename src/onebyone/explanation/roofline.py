@@ -15,6 +15,7 @@ FLOAT32 = 4
 
 def roofline(layer, cost, peaks=None):
     """Roofline facts for `layer`; `peaks` is (flop/s, bytes/s, source) or None for assumed."""
+    measured = peaks is not None
     if peaks is None:
         peaks = (ASSUMED_FLOPS, ASSUMED_BANDWIDTH,
                  "assumed: 100 GFLOP/s and 10 GB/s, not measured (measure=True / --measure)")
@@ -31,7 +32,7 @@ def roofline(layer, cost, peaks=None):
     balance = peak_flops / bandwidth
     return facts.Roofline(
         dtype_bytes=FLOAT32, bytes_moved=moved, intensity=intensity, peak_flops=peak_flops,
-        peak_bandwidth=bandwidth, peaks_source=source, balance=balance,
+        peak_bandwidth=bandwidth, peaks_source=source, peaks_measured=measured, balance=balance,
         bound="memory" if intensity < balance else "compute",
         min_time_s=max(cost.flops / peak_flops, moved / bandwidth),
     )

@@ -91,9 +91,17 @@ def roofline(e):
         ("peaks", f"{fmt.rate(r.peak_flops, 'FLOP')}, {fmt.rate(r.peak_bandwidth, 'B')}; "
                   f"balance {r.balance:.3g} FLOPs/byte"),
         ("source of peaks", r.peaks_source),
-        ("verdict", f"{r.bound}-bound: intensity {side} the balance; at least "
-                    f"{fmt.seconds(r.min_time_s)}"),
+        _verdict(r, side),
     ]
+
+
+def _verdict(r, side):
+    """A verdict only from measured peaks; from assumed ones, what they would imply, said so."""
+    found = (f"{r.bound}-bound: intensity {side} the balance; at least "
+             f"{fmt.seconds(r.min_time_s)}")
+    if r.peaks_measured:
+        return "verdict", found + " on this machine"
+    return "if the assumed peaks held", found + " (an assumption: --measure gives a verdict)"
 
 
 def example_lines(ex):
