@@ -1,6 +1,7 @@
 """The HTML rendering: one self-contained page (inline CSS and SVG, no script, no network)."""
 from html import escape
 
+from .._files import write_atomic
 from . import fmt, rows, svg
 
 STYLE = """
@@ -30,9 +31,9 @@ def to_html(explanations):
 
 
 def write_html(explanations, path):
-    """Write to_html(explanations) to `path`."""
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(to_html(explanations))
+    """Write to_html(explanations) to `path`, whole or not at all."""
+    page = to_html(explanations).encode("utf-8")
+    write_atomic(path, lambda f: f.write(page), mode="wb")
 
 
 def _layer(e):
