@@ -92,3 +92,20 @@ def test_constructor_errors(kwargs, message):
 def test_from_conv_rejects_a_3x3():
     with pytest.raises(OneByOneError, match=r"expected kernel_size 1; got \(3, 3\)"):
         Conv1x1.from_conv(nn.Conv2d(3, 3, 3))
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("stride, padding", [(2, 1), ((1, 2, 3), (0, 1, 2)), (1, "same"), (1, "valid")])
+def test_geometry_is_stored_as_nn_conv_stores_it(dims, stride, padding):
+    """stride/padding/dilation/kernel_size are per-axis tuples (a padding string stays a string)."""
+    if isinstance(stride, tuple):
+        stride, padding = stride[:dims], padding[:dims]
+    ref = TORCH_CONV[dims](6, 4, kernel_size=1, stride=stride, padding=padding)
+    mine = Conv1x1(6, 4, stride=stride, padding=padding, dims=dims)
+    for name in ("kernel_size", "stride", "padding", "dilation"):
+        assert getattr(mine, name) == getattr(ref, name), name
+        assert type(getattr(mine, name)) is type(getattr(ref, name)), name
+    again = Conv1x1.from_conv(ref)
+    assert (again.stride, again.padding) == (ref.stride, ref.padding)
+    x = torch.randn(2, 6, *([5] * dims))
+    torch.testing.assert_close(again(x), ref(x))
