@@ -1,8 +1,12 @@
-"""The HTML rendering: one self-contained page (inline CSS and SVG, no script, no network)."""
+"""The HTML rendering: one self-contained page (inline CSS, SVG and script, no network).
+
+The page opens with the interactive part (page.py) for the first layer, then the static facts:
+tables, drawings and notes, which read the same with JavaScript off.
+"""
 from html import escape
 
 from .._files import write_atomic
-from . import fmt, rows, svg
+from . import fmt, page, rows, svg
 
 STYLE = """
 body { font-family: sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px;
@@ -24,25 +28,28 @@ def to_html(explanations):
     >>> "<svg" in page and "(784, 192)" in page and "http://" not in page.replace(svg.XMLNS, "")
     True
     """
-    body = "".join(_layer(e) for e in explanations)
+    body = "".join(_layer(e, first=i == 0) for i, e in enumerate(explanations))
     title = escape(fmt.layer_title(explanations[0].layer))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-            f"<style>{STYLE}</style></head><body>{body}</body></html>\n")
+            f"<style>{STYLE}{page.STYLE}</style></head><body>{body}</body></html>\n")
 
 
 def write_html(explanations, path):
     """Write to_html(explanations) to `path`, whole or not at all."""
-    page = to_html(explanations).encode("utf-8")
-    write_atomic(path, lambda f: f.write(page), mode="wb")
+    text = to_html(explanations).encode("utf-8")
+    write_atomic(path, lambda f: f.write(text), mode="wb")
 
 
-def _layer(e):
+def _layer(e, first):
     L, m = e.layer, e.matrix
+    depth = svg.depth_scale(L.in_channels, L.out_channels)  # one scale: 192 reads 6x 32
     parts = [f"<h1>{escape(fmt.layer_title(L))}</h1><p>{escape(rows.header(L))}</p>",
+             page.section(L) if first else "",
+             "<h2>The layer you asked about</h2>" if first else "",
              '<div class="drawings">',
-             svg.tensor(L.input_size, L.in_channels, "input"),
-             svg.filters(e.weights.filters, e.weights.filter_shape),
-             svg.tensor(L.output_size, L.out_channels, "output", fill=svg.OUTPUT),
+             svg.tensor(L.input_size, L.in_channels, "input", scale=depth),
+             svg.filters(e.weights.filters, e.weights.filter_shape, scale=depth),
+             svg.tensor(L.output_size, L.out_channels, "output", fill=svg.OUTPUT, scale=depth),
              "</div>"]
     for title, pairs in rows.sections(e):
         parts.append(f"<h2>{escape(title)}</h2>")

@@ -2,6 +2,8 @@
 
 Lengths grow with the logarithm of a size, so a 784-row matrix and a 32-column one are both
 visible; every drawing is labelled with the real numbers, which are what a reader checks.
+Channel depth is the exception: it is drawn to one linear scale for the input, the filters and
+the output, because "192 channels shrink to 32" is the point of a 1x1 conv.
 """
 from html import escape
 from math import log2
@@ -17,6 +19,20 @@ def _len(n, lo=14, hi=170):
     return max(lo, min(hi, 8 + 15 * log2(max(n, 1))))
 
 
+def depth_scale(*channels, longest=90):
+    """Pixels per channel so that the deepest of `channels` is drawn `longest` pixels deep.
+
+    >>> depth_scale(192, 32) * 192, depth_scale(192, 32) * 32
+    (90.0, 15.0)
+    """
+    return longest / max(channels)
+
+
+def _depth(channels, scale):
+    """Drawn depth of `channels` at `scale`, at least 2 px so a thin tensor still shows."""
+    return max(2.0, channels * scale)
+
+
 def _text(x, y, s, size=12, anchor="middle", cls="label"):
     return (f'<text class="{cls}" x="{x:.1f}" y="{y:.1f}" font-size="{size}" '
             f'text-anchor="{anchor}" fill="{INK}">{escape(str(s))}</text>')
@@ -27,8 +43,9 @@ def _poly(points, fill):
     return f'<polygon points="{p}" fill="{fill}" stroke="{INK}" stroke-width="1"/>'
 
 
-def _svg(width, height, body, title):
-    return (f'<svg xmlns="{XMLNS}" width="{width:.0f}" height="{height:.0f}" '
+def _svg(width, height, body, title, depth=None):
+    extra = "" if depth is None else f' data-depth="{depth:.2f}"'
+    return (f'<svg xmlns="{XMLNS}" width="{width:.0f}" height="{height:.0f}"{extra} '
             f'viewBox="0 0 {width:.0f} {height:.0f}" role="img"><title>{escape(title)}</title>'
             + "".join(body) + "</svg>")
 
@@ -53,10 +70,15 @@ def _box(x0, y0, w, h, d, fill, rows=0, cols=0):
     return parts
 
 
-def tensor(spatial, channels, name, fill=INPUT):
-    """A channels-last tensor as a box: the last two spatial axes in front, channels in depth."""
+def tensor(spatial, channels, name, fill=INPUT, scale=None):
+    """A channels-last tensor as a box: the last two spatial axes in front, channels in depth.
+
+    The depth is `channels * scale` pixels (scale from depth_scale, shared by the drawings of
+    one layer); the svg's data-depth attribute records it.
+    """
     grid = (1,) + tuple(spatial) if len(spatial) == 1 else tuple(spatial[-2:])
-    h, w, d = _len(grid[0]), _len(grid[1]), _len(channels, lo=6, hi=90) * 0.6
+    scale = depth_scale(channels) if scale is None else scale
+    h, w, d = _len(grid[0]), _len(grid[1]), _depth(channels, scale)
     body = _box(20, 20, w, h, d, fill, rows=min(grid[0], 8), cols=min(grid[1], 8))
     axes = {1: "L", 2: "H x W", 3: "D x H x W"}[len(spatial)]
     body += [
@@ -65,15 +87,19 @@ def tensor(spatial, channels, name, fill=INPUT):
         _text(20 + (w + d) / 2, 12 + d + h + 42, f"{name}: {fmt.x(tuple(spatial) + (channels,))}",
               size=13, cls="title"),
     ]
-    return _svg(max(w + d + 110, 200), h + d + 70, body, f"{name} tensor")
+    return _svg(max(w + d + 110, 200), h + d + 70, body, f"{name} tensor", depth=d)
 
 
-def filters(count, filter_shape, shown=6):
-    """The filters as thin boxes, 1 x 1 x C each for a 1x1 conv; the first few, then '...'."""
+def filters(count, filter_shape, shown=6, scale=None):
+    """The filters as thin boxes, 1 x 1 x C each for a 1x1 conv; the first few, then '...'.
+
+    Their depth uses the tensors' scale, so a filter is exactly as deep as the input it reads
+    (its group's share of it, with groups).
+    """
     k, depth = filter_shape[:-1], filter_shape[-1]
     kw = _len(k[-1], lo=10, hi=40) if k[-1] > 1 else 10
     kh = _len(k[-2], lo=10, hi=40) if len(k) > 1 and k[-2] > 1 else 10
-    d = _len(depth, lo=6, hi=60) * 0.6
+    d = _depth(depth, depth_scale(depth) if scale is None else scale)
     body, x = [], 20
     for i in range(min(count, shown)):
         body += _box(x, 24, kw, kh, d, "#fdd0a2" if i % 2 else WEIGHT)
@@ -85,7 +111,7 @@ def filters(count, filter_shape, shown=6):
     body.append(_text(20, 14, f"{fmt.plural(count, 'filter')}, each {fmt.x(filter_shape)}",
                       anchor="start",
                       size=13, cls="title"))
-    return _svg(max(x + 20, 260), 24 + d + kh + 30, body, "filters")
+    return _svg(max(x + 20, 260), 24 + d + kh + 30, body, "filters", depth=d)
 
 
 def product(p, left_axes, right_axes, title, weight_first=False):
