@@ -2,7 +2,7 @@
 import pytest
 
 from onebyone.cli import main
-from onebyone.demo import formulations_agree
+from onebyone.cli.demo import formulations_agree
 
 
 def test_demo_formulations_agree(capsys):

@@ -117,7 +117,7 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .report import write_atomic
+    from .._files import write_atomic
 
     variants = [("channels_last_ms", "channels_last"), ("fx_fuse_cl_ms", "fx fuse + CL"),
                 ("compile_ms", "torch.compile"), ("optimize_ms", "onebyone.optimize"),

@@ -1,10 +1,10 @@
 """Turning benchmark rows into a CSV, a PNG and a markdown summary with the targets checked."""
 import csv
 import math
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import asdict, fields
+
+from .._files import write_atomic
 
 
 def geomean(values):
@@ -28,19 +28,6 @@ def output_dir(out_dir, names, known):
     except OSError as e:
         raise OneByOneError(f"expected a directory we can write for --out; got {out_dir!r} ({e.strerror})") from None
     return out
-
-
-def write_atomic(path, write, mode="w"):
-    """Call write(file) on a temporary file beside `path`, then move it into place whole."""
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, mode, **({"newline": ""} if mode == "w" else {})) as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def write_csv(rows, path):

@@ -1,4 +1,5 @@
-"""`onebyone bench ops|models`: the benchmarks, runnable from an installed package."""
+"""`onebyone bench ops|models`: the benchmarks (benchmarks/*.py are shims over these commands)."""
+import shlex
 from typing import List, Optional
 
 import typer
@@ -19,9 +20,11 @@ def bench_ops(
     limit: Optional[int] = typer.Option(None, min=1, help="Only the first N shapes (a quick look)."),
 ):
     """conv1x1 auto vs F.conv2d, its candidates and SGEMM, on every 1x1 conv shape of six models."""
-    from ..bench import cli_ops, shapes
+    from ..bench import run_ops, shapes
 
-    cli_ops.main(out, tuple(model or shapes.SUITE_MODELS), tuple(batch or (1, 8)), budget, limit)
+    models, batches = tuple(model or shapes.SUITE_MODELS), tuple(batch or (1, 8))
+    command = _command("ops", out=out, model=models, batch=batches, budget=budget, limit=limit)
+    run_ops.main(command, out, models, batches, budget, limit)
 
 
 @bench_app.command("models")
@@ -29,9 +32,28 @@ def bench_models(
     out: str = typer.Option("bench-out", "--out", "-o", help="Directory for models.csv, models.png, models.md."),
     model: Optional[List[str]] = typer.Option(None, "--model", help="Models to run (repeatable); default all eight."),
     compile: bool = typer.Option(True, "--compile/--no-compile", help="Include torch.compile (slow to warm up)."),
-    budget: float = typer.Option(3.0, help="Seconds of interleaved rounds per model."),
+    budget: float = typer.Option(3.0, min=0.0, help="Seconds of interleaved rounds per model."),
 ):
     """Whole torchvision models: eager, channels_last, fx fuse, torch.compile, onebyone.optimize."""
-    from ..bench import cli_models, models
+    from ..bench import models, run_models
 
-    cli_models.main(out, tuple(model or models.MODELS), compile, budget)
+    names = tuple(model or models.MODELS)
+    command = _command("models", out=out, model=names, compile=compile, budget=budget)
+    run_models.main(command, out, names, compile, budget)
+
+
+def _command(verb, **options):
+    """The command line that reproduces this run, every option spelled out, whichever entry
+    point (the CLI, benchmarks/*.py, `make bench`) started it.
+
+    >>> _command("ops", out="o", model=("a", "b"), limit=None, compile=False)
+    'onebyone bench ops --out o --model a --model b --no-compile'
+    """
+    words = ["onebyone", "bench", verb]
+    for name, value in options.items():
+        for v in value if isinstance(value, tuple) else (value,):
+            if isinstance(v, bool):
+                words.append(f"--{name}" if v else f"--no-{name}")
+            elif v is not None:
+                words += [f"--{name}", str(v)]
+    return shlex.join(words)

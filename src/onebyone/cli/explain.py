@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 from typer.core import TyperCommand
 
+from .._files import check_writable
 from ..errors import OneByOneError
 from . import app
 
@@ -68,6 +69,8 @@ def explain(
             "--filters is required: the number of output channels, e.g. --filters 32")
     if input is not None and layout is None:  # --input reads like torch: N, C, then space
         layout = "nc" + parse.SPATIAL_LETTERS.get(parse.positive_int(dims, "--dims"), "hw")
+    if html:
+        check_writable(html, "--html")  # before the work, not after
     explanations = _explanations(
         shape if shape is not None else input, layout=layout, filters=filters, stride=stride,
         padding=padding, groups=groups, kernel=kernel, dims=dims, bias=not no_bias,

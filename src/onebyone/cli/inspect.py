@@ -13,9 +13,12 @@ def inspect(
     plot: str = typer.Option(None, "--plot", help="Save a PNG bar chart of MACs per 1x1 conv."),
 ):
     """Find every 1x1 conv in MODEL: table, totals, foldable / mergeable / low-rank findings."""
+    from .._files import check_writable
     from ..graph import inspect as run
     from ..graph import render
 
+    if plot:
+        check_writable(plot, "--plot")
     result = run(model, input)
     if json:
         print(render.to_json(result))

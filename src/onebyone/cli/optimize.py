@@ -1,12 +1,10 @@
 """`onebyone optimize MODEL -o OUT`: rewrite a model's 1x1 convs, verified, and save it."""
-import os
-import tempfile
 import warnings
 
 import typer
 
+from .._files import check_writable, write_atomic
 from . import app
-from ..errors import OneByOneError
 
 
 @app.command()
@@ -14,8 +12,9 @@ def optimize(
     model: str = typer.Argument(..., help="torchvision model name, or a .pt/.pth (pickled module) "
                                 "or .pt2 (torch.export) file."),
     out: str = typer.Option(..., "-o", "--out", help="Where to torch.save the optimized GraphModule."),
-    passes: str = typer.Option("fold_bn,collapse,merge_parallel,swap,memory_format", "--passes",
-                               help="Comma-separated passes; add low_rank to opt in."),
+    passes: str = typer.Option(None, "--passes", show_default=False,
+                               help="Comma-separated passes (default: every lossless one, i.e. "
+                               "onebyone.graph.passes.DEFAULT); add low_rank to opt in."),
     input: str = typer.Option("1,3,224,224", "--input", help="Input shape, comma separated."),
     rank: int = typer.Option(None, "--rank", help="low_rank: keep this many singular values."),
     energy: float = typer.Option(0.999, "--energy", help="low_rank: keep this share of sum(s^2)."),
@@ -30,23 +29,14 @@ def optimize(
 
     from ..graph import optimize as run
     from ..graph import render
+    from ..graph.passes import DEFAULT
 
+    check_writable(out, "-o")  # before minutes of tracing and verifying, not after
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # roll-backs are shown in the table below
-        gm, report = run(model, input, passes, rank=rank, energy=energy,
+        gm, report = run(model, input, DEFAULT if passes is None else passes, rank=rank, energy=energy,
                          lossy_tolerance=lossy_tolerance, speed=speed, runs=runs)
-    directory = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(directory):
-        raise OneByOneError(f"expected -o in an existing directory; got {out!r}")
-    # Whole file or nothing: write next to the target, then rename over it atomically.
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".onebyone-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(gm, f)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomic(out, lambda f: torch.save(gm, f), mode="wb")
     report["saved"] = out
     if json:
         print(render.to_json(report))

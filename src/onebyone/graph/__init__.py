@@ -4,6 +4,5 @@ Everything here works on torch.fx GraphModules; passes are in onebyone.graph.pas
 """
 from .inspect import inspect
 from .optimize import optimize
-from .showcase import inspect_and_optimize
 
-__all__ = ["inspect", "optimize", "inspect_and_optimize"]
+__all__ = ["inspect", "optimize"]

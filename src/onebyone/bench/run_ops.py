@@ -1,18 +1,19 @@
-"""Running the ops benchmark end to end: shapes, progress bar, table, files."""
-import shlex
-import sys
+"""Running the ops benchmark end to end (`onebyone bench ops`): shapes, progress, table, files."""
 import time
 
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from .._files import write_atomic
 from . import ops, report, shapes
 
 
-def main(out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget_s=0.25,
-         limit=None, console=None, command=None):
-    """Run the benchmark and write ops.csv, ops.png and ops.md into out_dir; return the rows."""
+def main(command, out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget_s=0.25,
+         limit=None, console=None):
+    """Run the benchmark and write ops.csv, ops.png and ops.md into out_dir; return the rows.
+
+    ``command`` (the command line that reproduces the run) heads ops.md."""
     console = console or Console()
     out = report.output_dir(out_dir, models, shapes.SUITE_MODELS)
     start = time.time()
@@ -25,11 +26,10 @@ def main(out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8), budget
         def progress(i, total, label):
             bar.update(task, total=total, completed=i, description=label)
         rows = ops.run(suite, batches=batches, budget_s=budget_s, progress=progress)
-    command = command or "onebyone " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     md = report.summary(rows, command) + f"\nWall time: {time.time() - start:.0f} s.\n"
     report.write_csv(rows, out / "ops.csv")
     report.plot(rows, out / "ops.png")
-    report.write_atomic(out / "ops.md", lambda f: f.write(md))
+    write_atomic(out / "ops.md", lambda f: f.write(md))
     console.print(_table(rows))
     console.print(md, markup=False, highlight=False)
     console.print(f"Wrote {out / 'ops.csv'}, {out / 'ops.png'}, {out / 'ops.md'}")
