@@ -1,7 +1,9 @@
 """optimize(): run the chosen passes on a copy of a model, verifying after every one."""
+import copy
+import os
 import warnings
 
-from torch import nn
+import torch
 
 from ..errors import OneByOneError
 from . import verify
@@ -9,10 +11,8 @@ from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
 from .speed import denormals_flushed, time_models
+from .state import settings_kept
 from .trace import make_inputs, propagate, trace
-
-# Layers whose eval and training outputs differ; folding assumes eval.
-_TRAIN_MODE_LAYERS = (nn.modules.batchnorm._BatchNorm, nn.Dropout)
 
 
 def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.999,
@@ -27,7 +27,9 @@ def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.9
     those before it (onebyone.graph.verify); a pass beyond tolerance is rolled back with a
     warning. speed=True times model and result interleaved (median of ``runs``). The report
     is plain data: per-pass changes and errors, params and MACs before/after, speed.
-    The model itself is never changed.
+    The model itself is never run or changed: the reference outputs come from a deep copy
+    (its buffers, lazy modules and requires_grad flags stay as they were), and torch's global
+    settings (flush-denormal, grad mode, threads, default dtype, random stream) are restored.
 
     >>> import torch
     >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1), torch.nn.BatchNorm2d(8)).eval()
@@ -35,7 +37,9 @@ def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.9
     >>> [p["pass"] for p in report["passes"] if p["changed"]], report["after"]["params"]
     (['fold_bn', 'swap', 'memory_format'], 32)
     """
-    with denormals_flushed():  # random-weight models run ~50x faster; errors unaffected
+    if not isinstance(model, (torch.nn.Module, str, os.PathLike)):
+        raise OneByOneError(f"expected an nn.Module, a model name or a file; got {type(model).__name__}")
+    with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
         return _optimize(load(model), example_input, passes, rank, energy, lossy_tolerance,
                          speed, runs, n_random, seed)
 
@@ -44,14 +48,18 @@ def _optimize(model, example_input, passes, rank, energy, lossy_tolerance, speed
     if type(model).__module__.startswith("onnx"):
         raise OneByOneError("expected a PyTorch model to optimize; got an ONNX model "
                             "(onebyone inspect reads ONNX files)")
-    if any(m.training for m in model.modules() if isinstance(m, _TRAIN_MODE_LAYERS)):
-        raise OneByOneError("expected a model in eval mode (call model.eval()); got one whose "
-                            "BatchNorm or Dropout layers are in training mode")
+    training = _first_in_training(model)
+    if training is not None:
+        raise OneByOneError(f"expected a model in eval mode (call model.eval()); got {training} "
+                            "in training mode")
     names = _selected(passes)
     inputs = make_inputs(example_input, seed=seed)
-    gm = propagate(trace(model), inputs)
     checks = verify.check_inputs(inputs, n_random, seed)
-    reference = verify.outputs(model, checks)
+    # The reference runs on a copy, first (it initialises lazy modules, which the traced copy
+    # then inherits): the user's buffers and lazy parameters never move.
+    model = copy.deepcopy(model)
+    reference = [_reference_run(model, inputs)] + verify.outputs(model, checks[1:])
+    gm = propagate(trace(model), inputs)
     exact_tol = verify.tolerance(reference)
     steps, current, current_out = [], gm, reference
     for name in names:
@@ -92,10 +100,37 @@ def _run(name, gm, options, inputs, checks):
     try:
         first = []  # the shape-recording run is also the check on the user's example
         new = propagate(new, inputs, keep_output=first)
-        return new, rep, verify.flatten(first) + verify.outputs(new, checks[1:])
+        return new, rep, first + verify.outputs(new, checks[1:])
     except Exception as e:
         rep["failure"] = _line(e)
         return None, rep, None
+
+
+@torch.no_grad()
+def _reference_run(model, inputs):
+    """model's output on the example; an input it rejects is the user's error, with torch's
+    cause on one line (before torch.fx, whose failures print its generated code)."""
+    try:
+        return model(*inputs)
+    except Exception as e:
+        shapes = [list(t.shape) for t in inputs]
+        raise OneByOneError(f"expected an input the model accepts; it rejected shapes {shapes}: "
+                            f"{_line(e)}") from e
+
+
+def _first_in_training(model):
+    """'features.3 (Dropout2d)' for the first module in training mode, else None. Of a
+    GraphModule only the modules its graph calls count: export's holders have no mode."""
+    if isinstance(model, torch.fx.GraphModule):
+        named = [(f"{t}.{n}".rstrip("."), m)
+                 for t in dict.fromkeys(n.target for n in model.graph.nodes if n.op == "call_module")
+                 if t != "_guards_fn" for n, m in model.get_submodule(t).named_modules()]
+    else:
+        named = model.named_modules()
+    for name, m in named:
+        if m.training:
+            return f"{name!r} ({type(m).__name__})" if name else f"the model ({type(m).__name__})"
+    return None
 
 
 def _line(e):

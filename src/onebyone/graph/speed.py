@@ -13,16 +13,25 @@ import contextlib
 import torch
 
 from ..timing import interleaved
+from .state import flush_denormal
 
 
 @contextlib.contextmanager
 def denormals_flushed():
-    """Flush subnormal floats to zero inside the block (torch has no getter: restored to off)."""
+    """Flush subnormal floats to zero inside the block, then restore the setting found.
+
+    >>> before = flush_denormal()
+    >>> with denormals_flushed():
+    ...     inside = flush_denormal()
+    >>> flush_denormal() == before, inside or not torch.set_flush_denormal(False)  # CPU can't?
+    (True, True)
+    """
+    before = flush_denormal()
     torch.set_flush_denormal(True)
     try:
         yield
     finally:
-        torch.set_flush_denormal(False)
+        torch.set_flush_denormal(before)
 
 
 @torch.inference_mode()
