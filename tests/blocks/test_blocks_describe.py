@@ -12,10 +12,10 @@ from onebyone.blocks import (BLOCKS, ROLES, Bottleneck, ConvRow, InvertedResidua
 def test_inception_3a_rows():
     rows = describe("inception", 28, 28, 192)  # the default widths are inception (3a)'s
     assert [(r.path, r.role, r.in_channels, r.out_channels) for r in rows] == [
-        ("branch1.conv", "mix", 192, 64),
+        ("branch1.conv", "reduce", 192, 64),
         ("branch2.0.conv", "reduce", 192, 96),
         ("branch3.0.conv", "reduce", 192, 16),
-        ("branch4.1.conv", "project", 192, 32),
+        ("branch4.1.conv", "reduce", 192, 32),
     ]
     for r in rows:
         assert r.kernel_size == (1, 1) and r.groups == 1 and r.stride == (1, 1)
@@ -30,18 +30,18 @@ def test_rows_follow_the_input_size_and_stride():
     by_path = {r.path: r for r in rows}
     assert by_path["conv1"].stride == (2, 2) and by_path["conv1"].output_size == (4, 3)
     assert by_path["conv1"].macs == 4 * 3 * 16 * 8
-    assert by_path["downsample.0"].role == "project"
+    assert by_path["downsample.0"].role == "projection"
 
 
 def test_squeeze_excitation_convs_run_on_one_pixel():
     rows = describe("squeeze_excitation", 56, 56, 64)
     assert [(r.role, r.output_size, r.macs) for r in rows] == [
-        ("reduce", (1, 1), 64 * 4), ("expand", (1, 1), 4 * 64)]
+        ("attention", (1, 1), 64 * 4), ("attention", (1, 1), 4 * 64)]
 
 
 def test_all_convs_adds_the_spatial_ones():
     rows = describe("inverted_residual", 14, 14, 16, all_convs=True)
-    assert [r.role for r in rows] == ["expand", "depthwise 3x3", "project"]
+    assert [r.role for r in rows] == ["expand", "depthwise 3x3", "reduce"]
     assert rows[1].groups == 96 and rows[1].macs == 14 * 14 * 96 * 9
 
 
@@ -116,4 +116,5 @@ def test_roles_of_blocks_inside_a_network():
     net = nn.Sequential(nn.Conv2d(3, 16, 3), Fire(16, 2, 4, 4), SqueezeExcitation(8, 2))
     rows = describe_module(net, (1, 3, 9, 9))
     assert [(r.path, r.role) for r in rows] == [
-        ("1.squeeze", "reduce"), ("1.expand1x1", "expand"), ("2.fc1", "reduce"), ("2.fc2", "expand")]
+        ("1.squeeze", "reduce"), ("1.expand1x1", "expand"), ("2.fc1", "attention"),
+        ("2.fc2", "attention")]

@@ -2,14 +2,15 @@
 
 Every 1x1 conv in them is an onebyone Conv1x1 (k x k convs are nn.Conv2d); where torchvision has
 the same block, module names match so its state_dict loads as is. Each block lists its 1x1 convs
-and their roles in ``conv1x1_roles()``; ``describe`` measures them on an input size.
+and their roles (onebyone.graph.roles' vocabulary) in ``conv1x1_roles()``; ``describe`` reads
+them from the graph's census of the block on an input size.
 
 >>> import torch
 >>> from onebyone.blocks import Fire, describe
 >>> Fire(96, 16, 64, 64)(torch.randn(1, 96, 8, 8)).shape
 torch.Size([1, 128, 8, 8])
 >>> [row.role for row in describe("inception", 28, 28, 192)]
-['mix', 'reduce', 'reduce', 'project']
+['reduce', 'reduce', 'reduce', 'reduce']
 """
 from ._describe import ROLES, ConvRow, describe, describe_module
 from ._registry import BLOCKS, build

@@ -1,13 +1,11 @@
 """Constructor-argument checks shared by the blocks: one OneByOneError that names the block,
 the argument, what was expected and what was given."""
+from .. import _checks
 from ..errors import OneByOneError
 
 
 def positive_int(block, name, value):
-    # bool is an int subclass; True channels is a bug, not a 1.
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise OneByOneError(f"{block}: {name} must be a positive integer; got {value!r}")
-    return value
+    return _checks.positive_int(value, f"{block}: {name}")
 
 
 def one_of(block, name, value, allowed):

@@ -1,29 +1,12 @@
-"""The 1x1 convs of a block as plain data: what each does and what it costs, measured by
-running the block with forward hooks (so the numbers are what the block really computes)."""
-import math
+"""The 1x1 convs of a block as plain data: what each does and what it costs, read from the
+graph's census (onebyone.graph.census) of the block traced and run once on an input size."""
 from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from torch import nn
 
-from ..errors import OneByOneError
-from ..nn import Conv1x1
-
-_CONV_TYPES = (Conv1x1, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-
-# What each role of a 1x1 conv means, for a legend under a table of rows.
-ROLES = {
-    "reduce": "fewer channels out than in, so the conv after it (or the MLP) is cheap",
-    "expand": "more channels out than in: back to the block's width, or a wider space to work in",
-    "mix": "a per-pixel linear layer across channels, followed by a nonlinearity",
-    "project": "a linear map to the width the block must output (no activation), or a shortcut",
-    "attention key": "f(x): what each position offers to be matched against",
-    "attention query": "g(x): what each position looks for",
-    "attention value": "h(x): what each position passes on once attended to",
-    "predict: scores": "per-anchor class logits at every position",
-    "predict: boxes": "per-anchor box offsets (dx, dy, dw, dh) at every position",
-}
+from .._checks import positive_int
+from ..graph.roles import ROLES  # noqa: F401  (the one vocabulary, re-exported for the legend)
 
 
 @dataclass(frozen=True)
@@ -31,7 +14,7 @@ class ConvRow:
     """One conv call inside a block, for a batch of one image."""
 
     path: str            # module path inside the block, e.g. "branch2.0.conv"
-    role: str            # reduce / expand / mix / project / attention ... / predict ... / spatial kxk
+    role: str            # a role of onebyone.graph.roles.ROLES, or "depthwise 3x3" / "spatial 3x3"
     in_channels: int
     out_channels: int
     kernel_size: tuple   # (1, 1) for a 1x1 conv
@@ -58,69 +41,26 @@ def _x(sizes):
 def describe_module(module, input_shape, all_convs=False):
     """Run ``module`` once on zeros of ``input_shape`` (batch first, e.g. (1, C, H, W)) and
     return a ConvRow per 1x1 conv call (per conv call of any kernel if ``all_convs``), in call
-    order. Roles come from ``conv1x1_roles()`` of the module and of any block inside it.
+    order. Roles are the graph's (onebyone.graph.roles): declared by the module or a block inside
+    it (``conv1x1_roles``), else by the rules.
 
-    The module runs in eval mode under no_grad, and its train/eval flags are restored, so
-    BatchNorm statistics are not touched. A module on the "meta" device runs without computing
-    anything, which is how ``describe`` handles large inputs.
+    A traced copy runs, in eval mode under no_grad, so the module, its flags and its BatchNorm
+    statistics are not touched. A module on the "meta" device runs without computing anything,
+    which is how ``describe`` handles large inputs.
     """
-    roles = _roles(module)
-    rows, handles = [], []
-    for path, sub in module.named_modules():
-        if isinstance(sub, _CONV_TYPES) and (all_convs or _is_1x1(sub)):
-            handles.append(sub.register_forward_hook(_recorder(path, roles, rows)))
-    flags = [(m, m.training) for m in module.modules()]
+    from ..graph.census import census
+    from ..graph.roles import declared_roles
+    from ..graph.trace import propagate, trace
+
     # The input lives where the weights live and has their dtype (conv1x1 insists on a match).
     param = next(module.parameters(), None)
     like = {} if param is None else {"device": param.device, "dtype": param.dtype}
-    try:
-        module.eval()
-        with torch.no_grad():
-            module(torch.zeros(input_shape, **like))
-    finally:
-        for handle in handles:
-            handle.remove()
-        for m, training in flags:
-            m.training = training
-    return rows
-
-
-def _roles(module):
-    """Every block's roles, keyed by path from ``module`` (blocks may sit inside a network)."""
-    roles = {}
-    for prefix, sub in module.named_modules():
-        if hasattr(sub, "conv1x1_roles"):
-            for path, role in sub.conv1x1_roles().items():
-                roles[f"{prefix}.{path}" if prefix else path] = role
-    return roles
-
-
-def _is_1x1(conv):
-    return all(k == 1 for k in conv.kernel_size)
-
-
-def _recorder(path, roles, rows):
-    def hook(conv, inputs, output):
-        spatial = output.dim() - 2
-        kernel = tuple(conv.kernel_size)
-        stride = conv.stride if isinstance(conv.stride, tuple) else (conv.stride,) * spatial
-        area = math.prod(kernel)
-        per_image = output[0].numel()      # Cout * output pixels
-        rows.append(ConvRow(
-            path=path, role=roles.get(path) or _default_role(conv, kernel),
-            in_channels=conv.in_channels, out_channels=conv.out_channels, kernel_size=kernel,
-            groups=conv.groups, stride=tuple(stride), output_size=tuple(output.shape[2:]),
-            params=sum(p.numel() for p in conv.parameters(recurse=False)),
-            macs=per_image * (conv.in_channels // conv.groups) * area,
-        ))
-    return hook
-
-
-def _default_role(conv, kernel):
-    if all(k == 1 for k in kernel):
-        return "1x1"
-    depthwise = conv.groups == conv.in_channels and conv.groups > 1
-    return f"{'depthwise' if depthwise else 'spatial'} {_x(kernel)}"
+    gm = propagate(trace(module).eval(), (torch.zeros(input_shape, **like),))
+    return [ConvRow(path=r["module"], role=r["role"], in_channels=r["cin"],
+                    out_channels=r["cout"], kernel_size=tuple(r["kernel"]), groups=r["groups"],
+                    stride=tuple(r["stride"]), output_size=tuple(r["output"][1:]),
+                    params=r["params"], macs=r["macs"])
+            for r in census(gm, declared_roles(module), all_convs)]
 
 
 def describe(name, height, width, channels, all_convs=False):
@@ -134,8 +74,7 @@ def describe(name, height, width, channels, all_convs=False):
     from ._registry import build
 
     for arg, value in (("height", height), ("width", width), ("channels", channels)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise OneByOneError(f"{arg} must be a positive integer; got {value!r}")
+        positive_int(value, arg)
     # Built and run on the meta device: shapes only, no memory for (H*W)^2 attention maps.
     with torch.device("meta"):
         block = build(name, channels)

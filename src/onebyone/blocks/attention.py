@@ -16,10 +16,10 @@ class SelfAttention2d(nn.Module):
     non-local evidence to mix in.
 
     1x1 convs (all three read the same x; each is a per-pixel linear map):
-      - ``f`` (attention key): C -> C / 8.
-      - ``g`` (attention query): C -> C / 8.
-      - ``h`` (attention value): C -> value_channels (default C).
-      - ``v`` (project): value_channels -> C, only when value_channels != C (the paper's final
+      - ``f`` (attention: key): C -> C / 8.
+      - ``g`` (attention: query): C -> C / 8.
+      - ``h`` (attention: value): C -> value_channels (default C).
+      - ``v`` (projection): value_channels -> C, only when value_channels != C (the paper's final
         version uses C / 8 values and this W_v).
 
     The C / 8 of f and g is the paper's memory saving (``reduction=8``); it changes nothing
@@ -67,7 +67,7 @@ class SelfAttention2d(nn.Module):
         return x + self.gamma * o
 
     def conv1x1_roles(self):
-        roles = {"f": "attention key", "g": "attention query", "h": "attention value"}
+        roles = {"f": "attention: key", "g": "attention: query", "h": "attention: value"}
         if self.v is not None:
-            roles["v"] = "project"
+            roles["v"] = "projection"
         return roles

@@ -13,8 +13,8 @@ class DetectionHead(nn.Module):
     ``num_classes`` class logits and 4 box offsets (dx, dy, dw, dh).
 
     1x1 convs (the "fully connected" layers of the paper, slid over the image):
-      - ``cls_logits`` (predict: scores): C -> num_anchors * num_classes.
-      - ``bbox_pred`` (predict: boxes): C -> num_anchors * 4.
+      - ``cls_logits`` (head: scores): C -> num_anchors * num_classes.
+      - ``bbox_pred`` (head: boxes): C -> num_anchors * 4.
 
     With num_classes=1 (an objectness logit per anchor, sigmoid) this is torchvision's
     models.detection.rpn.RPNHead, names and all; more classes make it a one-stage detector's
@@ -61,4 +61,4 @@ class DetectionHead(nn.Module):
         return t.permute(0, 3, 4, 1, 2).reshape(n, h * w * self.num_anchors, width)
 
     def conv1x1_roles(self):
-        return {"cls_logits": "predict: scores", "bbox_pred": "predict: boxes"}
+        return {"cls_logits": "head: scores", "bbox_pred": "head: boxes"}

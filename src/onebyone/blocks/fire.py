@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from . import _checks
-from ._layers import conv
+from ._layers import channel_roles, conv
 
 
 class Fire(nn.Module):
@@ -15,8 +15,10 @@ class Fire(nn.Module):
     9x cheaper than 3x3 ones (strategy 1). Output channels: expand1x1_planes + expand3x3_planes.
 
     1x1 convs:
-      - ``squeeze`` (reduce): inplanes -> squeeze_planes, so the 3x3 expand is cheap.
+      - ``squeeze`` (reduce, as SqueezeNet sizes it): inplanes -> squeeze_planes, so the 3x3
+        expand is cheap.
       - ``expand1x1`` (expand): squeeze_planes -> expand1x1_planes, the cheap half of the expand.
+    Their roles are the graph's channel-count rule (onebyone.graph.roles), as for torchvision's.
 
     Names and arguments follow torchvision.models.squeezenet.Fire, so its weights load as is.
     SqueezeNet's fire2 (Table 1 of the paper: 11,920 parameters):
@@ -50,4 +52,4 @@ class Fire(nn.Module):
                           self.expand3x3_activation(self.expand3x3(x))], dim=1)
 
     def conv1x1_roles(self):
-        return {"squeeze": "reduce", "expand1x1": "expand"}
+        return channel_roles(self, "squeeze", "expand1x1")

@@ -4,7 +4,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import _checks
-from ._layers import conv
+from ._layers import channel_roles, conv
 
 
 class BasicConv(nn.Module):
@@ -32,11 +32,12 @@ class Inception(nn.Module):
     5x5 convs would read all ``in_channels`` and the module's cost would blow up.
     Output channels: ch1x1 + ch3x3 + ch5x5 + pool_proj.
 
-    1x1 convs:
-      - ``branch1.conv`` (mix): in_channels -> ch1x1, a branch of its own.
-      - ``branch2.0.conv`` (reduce): in_channels -> ch3x3red, before the 3x3.
-      - ``branch3.0.conv`` (reduce): in_channels -> ch5x5red, before the 5x5.
-      - ``branch4.1.conv`` (project): in_channels -> pool_proj, after the max-pool.
+    1x1 convs (roles by channel counts, the graph's rule, so ``inspect googlenet`` agrees; in
+    GoogLeNet every one is a reduce):
+      - ``branch1.conv``: in_channels -> ch1x1, a branch of its own.
+      - ``branch2.0.conv``: in_channels -> ch3x3red, before the 3x3.
+      - ``branch3.0.conv``: in_channels -> ch5x5red, before the 5x5.
+      - ``branch4.1.conv``: in_channels -> pool_proj (the paper's "pool proj"), after the max-pool.
 
     Names follow torchvision.models.googlenet.Inception. torchvision's branch3 uses a 3x3 kernel
     where the paper has 5x5 (a known discrepancy); ``large_kernel_size=3`` matches it so its
@@ -73,5 +74,5 @@ class Inception(nn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
     def conv1x1_roles(self):
-        return {"branch1.conv": "mix", "branch2.0.conv": "reduce",
-                "branch3.0.conv": "reduce", "branch4.1.conv": "project"}
+        return channel_roles(self, "branch1.conv", "branch2.0.conv", "branch3.0.conv",
+                             "branch4.1.conv")

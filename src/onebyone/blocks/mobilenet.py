@@ -3,7 +3,7 @@ from torch import nn
 
 from ..errors import OneByOneError
 from . import _checks
-from ._layers import conv, conv_norm_act
+from ._layers import channel_roles, conv, conv_norm_act
 
 
 class DepthwiseSeparable(nn.Module):
@@ -13,7 +13,8 @@ class DepthwiseSeparable(nn.Module):
     and ReLU. It costs 1/out_channels + 1/9 of a full 3x3 conv (the paper's eq. 5).
 
     1x1 convs:
-      - ``pointwise.0`` (mix): in_channels -> out_channels, combines the depthwise outputs.
+      - ``pointwise.0`` (by channel counts, e.g. expand for 32 -> 64): in_channels ->
+        out_channels, combines the depthwise outputs.
 
     >>> import torch
     >>> block = DepthwiseSeparable(32, 64)
@@ -36,7 +37,7 @@ class DepthwiseSeparable(nn.Module):
         return self.pointwise(self.depthwise(x))
 
     def conv1x1_roles(self):
-        return {"pointwise.0": "mix"}
+        return channel_roles(self, "pointwise.0")
 
 
 class InvertedResidual(nn.Module):
@@ -48,8 +49,9 @@ class InvertedResidual(nn.Module):
 
     1x1 convs:
       - ``conv.0.0`` (expand): inp -> inp * expand_ratio; absent when expand_ratio == 1.
-      - the last conv, ``conv.2`` (``conv.1`` if expand_ratio == 1) (project): back to oup,
-        linear.
+      - the last conv, ``conv.2`` (``conv.1`` if expand_ratio == 1): the paper's linear
+        projection back to oup (role by channel counts, the graph's rule: a reduce when
+        expanded, as ``inspect mobilenet_v2`` says).
 
     Names and arguments follow torchvision.models.mobilenetv2.InvertedResidual.
 
@@ -91,8 +93,5 @@ class InvertedResidual(nn.Module):
         return self.conv(x)
 
     def conv1x1_roles(self):
-        project = str(len(self.conv) - 2)
-        roles = {project: "project"}
-        if len(self.conv) == 4:
-            roles = {"0.0": "expand", **roles}
-        return {f"conv.{k}": v for k, v in roles.items()}
+        paths = (["conv.0.0"] if len(self.conv) == 4 else []) + [f"conv.{len(self.conv) - 2}"]
+        return channel_roles(self, *paths)

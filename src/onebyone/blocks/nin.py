@@ -3,7 +3,7 @@ from torch import nn
 
 from ..errors import OneByOneError
 from . import _checks
-from ._layers import conv
+from ._layers import channel_roles, conv
 
 
 class MlpConv(nn.Module):
@@ -14,8 +14,9 @@ class MlpConv(nn.Module):
     are a small MLP applied to the channel vector of every pixel, shared across the image.
 
     1x1 convs:
-      - ``cccp1`` (mix): channels[0] -> channels[1], a hidden layer of the per-pixel MLP.
-      - ``cccp2`` (mix): channels[1] -> channels[2], the MLP's output layer.
+      - ``cccp1``: channels[0] -> channels[1], a hidden layer of the per-pixel MLP.
+      - ``cccp2``: channels[1] -> channels[2], the MLP's output layer.
+    Roles by channel counts (the graph's rule): mix when the widths are equal.
 
     The first mlpconv of the authors' CIFAR-10 model (5x5 conv to 192, cccp to 160 and 96):
 
@@ -49,4 +50,4 @@ class MlpConv(nn.Module):
         return self.relu(self.cccp2(x))
 
     def conv1x1_roles(self):
-        return {"cccp1": "mix", "cccp2": "mix"}
+        return channel_roles(self, "cccp1", "cccp2")

@@ -3,7 +3,7 @@ from torch import nn
 
 from ..errors import OneByOneError
 from . import _checks
-from ._layers import conv
+from ._layers import channel_roles, conv
 
 
 class Bottleneck(nn.Module):
@@ -16,7 +16,8 @@ class Bottleneck(nn.Module):
     1x1 convs:
       - ``conv1`` (reduce): inplanes -> width (= planes for groups=1, base_width=64).
       - ``conv3`` (expand): width -> planes * 4, back to the residual stream's width.
-      - ``downsample.0`` (project): inplanes -> planes * 4 with the block's stride, on the
+        (These two by channel counts, the graph's rule: a block of equal widths says mix.)
+      - ``downsample.0`` (projection): inplanes -> planes * 4 with the block's stride, on the
         shortcut, only when the shape changes.
 
     Names follow torchvision.models.resnet.Bottleneck, which puts the stride on the 3x3 conv
@@ -70,7 +71,7 @@ class Bottleneck(nn.Module):
         return self.relu(out + identity)
 
     def conv1x1_roles(self):
-        roles = {"conv1": "reduce", "conv3": "expand"}
+        roles = channel_roles(self, "conv1", "conv3")
         if self.downsample is not None:
-            roles["downsample.0"] = "project"
+            roles["downsample.0"] = "projection"
         return roles

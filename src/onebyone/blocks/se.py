@@ -13,9 +13,10 @@ class SqueezeExcitation(nn.Module):
     channel of the input is multiplied by its gate. The MLP runs on a 1x1 image, so its two
     layers are 1x1 convs (as in torchvision) and cost almost nothing: 2 C^2 / r weights.
 
-    1x1 convs (on the 1x1 pooled tensor):
-      - ``fc1`` (reduce): input_channels -> squeeze_channels.
-      - ``fc2`` (expand): squeeze_channels -> input_channels, the gate logits.
+    1x1 convs (on the 1x1 pooled tensor; role attention, channel attention, as the graph's rule
+    says of every 1x1 conv with a one-pixel output):
+      - ``fc1``: input_channels -> squeeze_channels (reduce by r).
+      - ``fc2``: squeeze_channels -> input_channels, the gate logits.
 
     squeeze_channels defaults to input_channels // 16 (the paper's r = 16), at least 1. Names
     follow torchvision.ops.SqueezeExcitation.
@@ -48,4 +49,4 @@ class SqueezeExcitation(nn.Module):
         return scale * x
 
     def conv1x1_roles(self):
-        return {"fc1": "reduce", "fc2": "expand"}
+        return {"fc1": "attention", "fc2": "attention"}

@@ -7,27 +7,25 @@ parallel:        1x1 convs reading the same tensor (merge_parallel makes them on
 rank_1:          a 1x1 conv with one input channel: every output channel is a scaled copy of
                  the input plus a bias;
 rank_deficient:  numerical rank (SVD, numpy's matrix_rank threshold) below min(Cout, Cin).
+
+Analysis only: nothing here rewrites or imports a pass (chains.py holds what collapse also uses).
 """
 import torch
 
+from . import chains
 from .patterns import CHAINS, is_1x1, match_chain, match_siblings, module
-from .passes import collapse as collapse_mod  # the module (see passes/__init__.py)
-from .passes.fold_bn import fold_bn
 
 
 def findings(gm):
     """A list of {'kind', 'modules', 'detail'} for a shape-propagated GraphModule."""
     found = [{"kind": "foldable_bn", "modules": [a.target, b.target], "detail": "BatchNorm folds into the conv"}
              for a, b in match_chain(gm, *CHAINS["conv -> bn"])]
-    folded, _ = fold_bn(gm)  # chains "with BatchNorm between" are chains once BN is folded
-    for pattern in ("1x1 -> 1x1", "kxk -> 1x1", "1x1 -> kxk"):
-        for a, b in match_chain(folded, *CHAINS[pattern]):
-            why = collapse_mod.why_not(module(folded, a), module(folded, b), pattern)
-            new = None if why else collapse_mod.compose(module(folded, a), module(folded, b))
-            verdict = why or ("one conv is cheaper" if collapse_mod.cheaper(folded, a, b, new)
-                              else "one conv would cost more multiply-adds (a bottleneck)")
-            found.append({"kind": "linear_chain", "modules": [a.target, b.target],
-                          "detail": f"{pattern}: {verdict}"})
+    for pattern, a, bn, b in chains.chains(gm):
+        why = chains.why_not(module(gm, a), module(gm, b), pattern, bn and module(gm, bn))
+        verdict = why or ("one conv is cheaper" if chains.cheaper(gm, a, b)
+                          else "one conv would cost more multiply-adds (a bottleneck)")
+        found.append({"kind": "linear_chain", "modules": [a.target, b.target],
+                      "detail": f"{pattern}: {verdict}"})
     for nodes in match_siblings(gm):
         found.append({"kind": "parallel", "modules": [n.target for n in nodes],
                       "detail": f"{len(nodes)} 1x1 convs read {nodes[0].args[0].name}; one conv can do all"})

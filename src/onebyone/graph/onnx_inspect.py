@@ -10,11 +10,11 @@ import warnings
 from collections import defaultdict
 
 from .findings import rank_findings
-from .inspect import Inspection, add_totals, make_row
-from .roles import channel_role
+from .roles import feeds_layer, rule_role
+from .table import Inspection, add_totals, make_row
 
-_LAYERS = {"Conv", "Gemm", "MatMul"}
-_JOINS = {"Add", "Concat", "Mul"}  # branches meeting: what comes before is not the head (roles.py)
+_KINDS = {"Conv": "layer", "Gemm": "layer", "BatchNormalization": "bn", "Add": "add", "Sum": "add",
+          "Concat": "join", "Mul": "join", "Softmax": "attention"}
 
 
 def inspect_onnx(model, inputs, name="model"):
@@ -30,14 +30,11 @@ def inspect_onnx(model, inputs, name="model"):
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
     shapes = {v.name: [d.dim_value if d.HasField("dim_value") else 1 for d in v.type.tensor_type.shape.dim]
               for v in list(g.value_info) + list(g.input) + list(g.output)}
-    users = defaultdict(list)
-    for node in g.node:
-        for i in node.input:
-            users[i].append(node)
-    downstream = _feeds_layer(g, users)
+    view = OnnxView(g, inits)
+    feeds = feeds_layer(view)
     result = Inspection(name, [list(t.shape) for t in inputs])
     total_macs, convs = 0, {}
-    for node in g.node:
+    for i, node in enumerate(g.node):
         macs = _macs(node, inits, shapes)
         total_macs += macs
         w = inits.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
@@ -47,11 +44,12 @@ def inspect_onnx(model, inputs, name="model"):
         groups, stride = attrs.get("group", 1), list(attrs.get("strides", [1] * (w.ndim - 2)))
         params = w.size + (inits[node.input[2]].size if len(node.input) > 2 and node.input[2] in inits else 0)
         out = shapes.get(node.output[0], [])
-        role = _role(node, w, stride, out, users, downstream)
+        role = rule_role(view, feeds, i, w.shape[1] * groups, w.shape[0], stride, out)
         result.rows.append(make_row(node.name or node.output[0], w.shape[1] * groups, w.shape[0],
-                                    groups, stride, out[1:], params, macs, role))
+                                    groups, stride, out[1:], params, macs, role,
+                                    kernel=w.shape[2:], input=shapes.get(node.input[0], [])[1:]))
         convs[node.name or node.output[0]] = (node, w, groups, attrs)
-    result.findings = _findings(convs, users)
+    result.findings = _findings(convs, view.readers)
     params = sum(a.size for a in inits.values() if a.dtype.kind == "f")
     return add_totals(result, params, total_macs)
 
@@ -92,26 +90,32 @@ def _macs(node, inits, shapes):
     return 0
 
 
-def _feeds_layer(g, users):
-    feeds = {}
-    for node in reversed(g.node):
-        feeds[id(node)] = any(u.op_type in _LAYERS | _JOINS or feeds.get(id(u), False)
-                              for out in node.output for u in users[out])
-    return feeds
+class OnnxView:
+    """An ONNX graph seen through the four questions of roles.feeds_layer (nodes: indices)."""
 
+    def __init__(self, g, inits):
+        self.g, self.inits = g, inits
+        self.readers = defaultdict(list)  # tensor name -> the nodes that read it
+        for node in g.node:
+            for name in node.input:
+                self.readers[name].append(node)
+        self._index = {id(node): i for i, node in enumerate(g.node)}
 
-def _role(node, w, stride, out, users, downstream):
-    after = users[node.output[0]]
-    if (len(out) > 2 and math.prod(out[2:]) == 1) or any(u.op_type in ("MatMul", "Softmax") for u in after):
-        return "attention"
-    if not downstream[id(node)]:
-        return "head"
-    if len(after) == 1 and after[0].op_type == "BatchNormalization":
-        after = users[after[0].output[0]]
-    shortcut = len(users[node.input[0]]) > 1 and len(after) == 1 and after[0].op_type == "Add"
-    if any(s != 1 for s in stride) or shortcut:
-        return "projection"
-    return channel_role(w.shape[1], w.shape[0])
+    def nodes(self):
+        return list(range(len(self.g.node)))
+
+    def users(self, i):
+        return [self._index[id(u)] for out in self.g.node[i].output for u in self.readers[out]]
+
+    def kind(self, i):
+        node = self.g.node[i]
+        if node.op_type == "MatMul":  # by a weight: a linear layer; of two activations: attention
+            return "layer" if any(x in self.inits for x in node.input) else "attention"
+        return _KINDS.get(node.op_type)
+
+    def input_readers(self, i):
+        node = self.g.node[i]
+        return len(self.readers[node.input[0]]) if node.input else 0
 
 
 def _findings(convs, users):

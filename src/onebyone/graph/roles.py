@@ -1,25 +1,36 @@
-"""What a 1x1 conv is for, read off the graph around it.
+"""What a 1x1 conv is for: the one vocabulary of roles, and the rules that read them off a graph.
 
-attention:  its output is 1x1 spatially (squeeze-and-excitation) or soon feeds a matmul/softmax;
-head:       nothing after it is a conv or linear layer, nor an add / cat / mul joining it with
-            other branches (it makes the model's output: a classifier, a detector's head);
-projection: it has a stride, or it sits on a shortcut (its input feeds other layers and its
-            output, maybe through BatchNorm, goes straight into an add);
+Rules, tried in this order (inspect, ONNX inspect, the blocks and explain --block all use them):
+
+attention:   its output is 1x1 spatially (a squeeze-and-excitation gate: channel attention) or
+             within three ops it feeds a matmul / bmm / softmax;
+head:        nothing after it is a conv or linear layer, nor an add / cat / mul joining it with
+             other branches (it makes the model's output: a classifier, a detector's head);
+projection:  it has a stride, or it sits on a shortcut (its input feeds other layers and its
+             output, maybe through BatchNorm, goes straight into an add);
 reduce / expand / mix: Cout < Cin, Cout > Cin, Cout == Cin.
+
+A module may declare what the rules cannot see (duck typing: a ``conv1x1_roles`` dict, or a
+method returning one, mapping its submodule paths to roles). Declared roles refine a rule's role
+after a colon: "attention: query", "attention: key", "attention: value" (self-attention's three
+projections), "head: scores", "head: boxes" (a detector's two predictions); ROLES lists them all.
 """
 import math
-import operator
 
-import torch
-from torch import nn
-
-from .patterns import is_bn, is_conv, module
-from .trace import shape_of
-
-_ATTENTION_OPS = {torch.matmul, torch.bmm, operator.matmul, torch.softmax,
-                  nn.functional.softmax, "bmm", "matmul", "softmax"}
-_ADDS = {operator.add, torch.add, "add", operator.iadd, "add_"}
-_JOINS = _ADDS | {torch.cat, torch.concat, operator.mul, torch.mul, "mul", "mul_"}
+# role -> what it means, for the legend under a table of rows.
+ROLES = {
+    "reduce": "fewer channels out than in, so what comes after it is cheap",
+    "expand": "more channels out than in: back to the block's width, or a wider space to work in",
+    "mix": "as many channels out as in: a per-pixel linear layer across channels",
+    "projection": "a stride or a shortcut: maps the input to the width and grid of an add",
+    "attention": "computes attention: a gate on a 1x1 (pooled) image, or near a matmul/softmax",
+    "attention: query": "g(x): what each position looks for",
+    "attention: key": "f(x): what each position offers to be matched against",
+    "attention: value": "h(x): what each position passes on once attended to",
+    "head": "makes an output of the model: nothing but the output comes after it",
+    "head: scores": "per-anchor class logits at every position",
+    "head: boxes": "per-anchor box offsets (dx, dy, dw, dh) at every position",
+}
 
 
 def channel_role(cin, cout):
@@ -31,53 +42,62 @@ def channel_role(cin, cout):
     return "reduce" if cout < cin else "expand" if cout > cin else "mix"
 
 
-def roles(gm):
-    """{node: role} for every 1x1 conv node; gm must carry shapes."""
-    feeds_layer = _feeds_layer(gm)
-    out = {}
-    for n in gm.graph.nodes:
-        m = module(gm, n)
-        if not is_conv(m) or any(k != 1 for k in m.weight.shape[2:]):
-            continue
-        shape, stride = shape_of(n), m.stride if isinstance(m.stride, tuple) else (m.stride,)
-        if (shape and len(shape) > 2 and math.prod(shape[2:]) == 1) or _near(n, _ATTENTION_OPS):
-            out[n] = "attention"
-        elif not feeds_layer[n]:
-            out[n] = "head"
-        elif any(s != 1 for s in stride) or _on_shortcut(gm, n):
-            out[n] = "projection"
-        else:
-            out[n] = channel_role(m.in_channels, m.out_channels)
-    return out
+def declared_roles(model):
+    """{module path: role} from every ``conv1x1_roles`` declaration inside ``model``.
+
+    >>> import torch
+    >>> class Gate(torch.nn.Sequential):
+    ...     conv1x1_roles = {"0": "attention"}
+    >>> declared_roles(torch.nn.Sequential(torch.nn.ReLU(), Gate(torch.nn.Conv2d(4, 4, 1))))
+    {'1.0': 'attention'}
+    """
+    found = {}
+    for prefix, sub in model.named_modules():
+        declared = getattr(sub, "conv1x1_roles", None)
+        if callable(declared):
+            declared = declared()
+        for path, role in (declared or {}).items():
+            found[f"{prefix}.{path}" if prefix else path] = role
+    return found
 
 
-def _feeds_layer(gm):
-    """{node: True if a conv, a linear layer or a join of branches is downstream of it}."""
+def feeds_layer(view):
+    """{node: True if a conv, a linear layer or a join of branches is downstream of it}.
+
+    ``view`` is a graph seen through four questions (see census.FxView, onnx_inspect.OnnxView):
+    nodes() in topological order, users(n), kind(n) in {"layer", "bn", "add", "join",
+    "attention", None}, and input_readers(n), how many nodes read n's input.
+    """
     feeds = {}
-    for n in reversed(gm.graph.nodes):
-        feeds[n] = any(feeds[u] or is_conv(module(gm, u)) or isinstance(module(gm, u), nn.Linear)
-                       or _target(u) in _JOINS for u in n.users)
+    for n in reversed(view.nodes()):
+        feeds[n] = any(feeds[u] or view.kind(u) in ("layer", "join", "add") for u in view.users(n))
     return feeds
 
 
-def _target(n):
-    return n.target if n.op in ("call_function", "call_method") else None
+def rule_role(view, feeds, n, cin, cout, stride, shape):
+    """The rules above for node n of view (shape: its output, batch first; feeds: feeds_layer)."""
+    if (shape and len(shape) > 2 and math.prod(shape[2:]) == 1) or _near_attention(view, n):
+        return "attention"
+    if not feeds[n]:
+        return "head"
+    if any(s != 1 for s in stride) or _on_shortcut(view, n):
+        return "projection"
+    return channel_role(cin, cout)
 
 
-def _near(n, ops, hops=3):
-    frontier = list(n.users)
+def _near_attention(view, n, hops=3):
+    frontier = view.users(n)
     for _ in range(hops):
-        if any(_target(u) in ops for u in frontier):
+        if any(view.kind(u) == "attention" for u in frontier):
             return True
-        frontier = [v for u in frontier for v in u.users]
+        frontier = [v for u in frontier for v in view.users(u)]
     return False
 
 
-def _on_shortcut(gm, n):
-    source = n.args[0] if n.args else None
-    if source is None or len(getattr(source, "users", ())) < 2:
+def _on_shortcut(view, n):
+    if view.input_readers(n) < 2:
         return False
-    users = list(n.users)
-    if len(users) == 1 and is_bn(module(gm, users[0])):
-        users = list(users[0].users)
-    return len(users) == 1 and _target(users[0]) in _ADDS
+    users = view.users(n)
+    if len(users) == 1 and view.kind(users[0]) == "bn":
+        users = view.users(users[0])
+    return len(users) == 1 and view.kind(users[0]) == "add"

@@ -5,20 +5,18 @@ A has no bias; otherwise B's zero padding would meet A's bias at the borders, wh
 conv would see zeros instead, so that case is skipped. By default a chain is collapsed only if
 the single conv costs no more multiply-adds than the two (a 1x1 bottleneck is often cheaper).
 """
-import math
-
 import torch
 from torch import nn
 
-from ..patterns import CHAINS, as_tuple, match_chain
-from ..trace import shape_of
+from ..chains import chains, cheaper, why_not
+from ..patterns import as_tuple
 from ._rewrite import called_once, clone, finish, module, report, set_module
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
 
 def collapse(gm, only_if_cheaper=True):
-    """A copy of gm with linear conv chains (see CHAINS in patterns.py) collapsed into one conv.
+    """A copy of gm with linear conv chains (see chains.py) collapsed into one conv.
 
     gm must carry shapes (onebyone.graph.trace.propagate) for the cost check.
 
@@ -42,35 +40,17 @@ def collapse(gm, only_if_cheaper=True):
 
 
 def _next_pair(gm, only_if_cheaper, skipped):
-    for pattern in ("1x1 -> 1x1", "kxk -> 1x1", "1x1 -> kxk"):
-        for a, b in match_chain(gm, *CHAINS[pattern]):
-            ma, mb = module(gm, a), module(gm, b)
-            why = why_not(ma, mb, pattern) or ("" if called_once(gm, a, b) else "module shared")
-            new = None if why else compose(ma, mb)
-            if new is not None and only_if_cheaper and not cheaper(gm, a, b, new):
-                why = "one conv would cost more multiply-adds than the two"
-            if why:
-                skipped.add(f"{a.target} -> {b.target}: {why}")
-            else:
-                return a, b, new
+    # fold_bn runs first: chains through BatchNorm are left to it.
+    for pattern, a, _, b in chains(gm, through_bn=False):
+        ma, mb = module(gm, a), module(gm, b)
+        why = why_not(ma, mb, pattern) or ("" if called_once(gm, a, b) else "module shared")
+        if not why and only_if_cheaper and not cheaper(gm, a, b):
+            why = "one conv would cost more multiply-adds than the two"
+        if why:
+            skipped.add(f"{a.target} -> {b.target}: {why}")
+        else:
+            return a, b, compose(ma, mb)
     return None
-
-
-def why_not(ma, mb, pattern):
-    dims = ma.weight.ndim - 2
-    if ma.groups != 1 or mb.groups != 1:
-        return "grouped conv (collapsing would make it dense)"
-    if isinstance(ma.padding, str) or isinstance(mb.padding, str):
-        return "string padding"
-    if pattern == "1x1 -> kxk":
-        if as_tuple(ma.stride, dims) != (1,) * dims or as_tuple(ma.padding, dims) != (0,) * dims:
-            return "1x1 with stride or padding before a k x k conv"
-        pads = as_tuple(mb.padding, dims) != (0,) * dims
-        if pads and ma.bias is not None and bool(ma.bias.detach().any()):
-            return "the 1x1's bias would be lost at the k x k conv's zero-padded borders"
-    elif as_tuple(mb.padding, dims) != (0,) * dims:
-        return "padded 1x1 after a conv"
-    return ""
 
 
 @torch.no_grad()
@@ -95,12 +75,3 @@ def compose(ma, mb):
     new.bias.copy_(bias)
     new.train(template.training)
     return new
-
-
-def cheaper(gm, a, b, new):
-    out_a, out_b = shape_of(a), shape_of(b)
-    if out_a is None or out_b is None:
-        return False  # no shapes: cannot show it is cheaper, so do not
-    old = math.prod(out_a) * math.prod(module(gm, a).weight.shape[1:]) \
-        + math.prod(out_b) * math.prod(module(gm, b).weight.shape[1:])
-    return math.prod(out_b) * math.prod(new.weight.shape[1:]) <= old

@@ -1,0 +1,92 @@
+"""The census: every 1x1 conv a traced model calls, what it costs and what it is for.
+
+The one place that finds, costs and names a model's pointwise layers: inspect, the blocks'
+describe (and so explain --block) and the benchmark's shape suite read their rows from here;
+ONNX inspect fills the same rows with the same role rules (roles.py). One row per call (a module
+called twice is two rows), in graph order; ``kind`` says what layer a row is ("conv").
+"""
+import operator
+
+import torch
+from torch import nn
+
+from .cost import node_macs
+from .patterns import as_tuple, is_1x1, is_conv, module
+from .roles import feeds_layer, rule_role
+from .table import make_row
+from .trace import shape_of
+
+_ATTENTION = {torch.matmul, torch.bmm, operator.matmul, torch.softmax, nn.functional.softmax,
+              "bmm", "matmul", "softmax"}
+_ADDS = {operator.add, torch.add, "add", operator.iadd, "add_"}
+_JOINS = {torch.cat, torch.concat, operator.mul, torch.mul, "mul", "mul_"}
+
+
+class FxView:
+    """A shape-propagated GraphModule seen through the four questions of roles.feeds_layer."""
+
+    def __init__(self, gm):
+        self.gm, self._nodes = gm, list(gm.graph.nodes)
+
+    def nodes(self):
+        return self._nodes
+
+    def users(self, n):
+        return list(n.users)
+
+    def kind(self, n):
+        m = module(self.gm, n)
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)) or is_conv(m):
+            return "layer"
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            return "bn"
+        target = n.target if n.op in ("call_function", "call_method") else None
+        return ("add" if target in _ADDS else "join" if target in _JOINS
+                else "attention" if target in _ATTENTION else None)
+
+    def input_readers(self, n):
+        source = n.args[0] if n.args else None
+        return len(getattr(source, "users", ()))
+
+
+def census(gm, declared=None, all_convs=False):
+    """A row (table.make_row) per 1x1 conv call of ``gm``, which must carry shapes.
+
+    declared: {module path: role} (roles.declared_roles of the model before tracing); a
+    declared role wins over the rules. all_convs: k x k conv calls too, with the role
+    "depthwise KxK" or "spatial KxK".
+
+    >>> from onebyone.graph.trace import trace, propagate
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(8, 4, 1), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 1))
+    >>> rows = census(propagate(trace(net), (torch.randn(1, 8, 5, 5),)))
+    >>> [(r["kind"], r["module"], r["input"], r["output"], r["macs"], r["role"]) for r in rows]
+    [('conv', '0', [8, 5, 5], [4, 5, 5], 800, 'reduce'), ('conv', '2', [4, 5, 5], [2, 5, 5], 200, 'head')]
+    """
+    declared = declared or {}
+    view = FxView(gm)
+    feeds = feeds_layer(view)
+    rows = []
+    for n in view.nodes():
+        m = module(gm, n)
+        if not (is_1x1(m) or (all_convs and is_conv(m))):
+            continue
+        dims = m.weight.ndim - 2
+        stride, out = as_tuple(m.stride, dims), shape_of(n) or ()
+        if not is_1x1(m):
+            role = spatial_role(m)
+        else:
+            role = declared.get(n.target) or rule_role(view, feeds, n, m.in_channels,
+                                                       m.out_channels, stride, out)
+        source = n.args[0] if n.args else None
+        shape_in = shape_of(source) if isinstance(source, torch.fx.Node) else None
+        rows.append(make_row(n.target, m.in_channels, m.out_channels, m.groups, stride, out[1:],
+                             sum(p.numel() for p in m.parameters()), node_macs(gm, n), role,
+                             kernel=tuple(m.weight.shape[2:]), input=(shape_in or ())[1:]))
+    return rows
+
+
+def spatial_role(conv):
+    """'depthwise 3x3' or 'spatial 3x3': what a k x k conv in a table of 1x1 convs is."""
+    depthwise = conv.groups == conv.in_channels and conv.groups > 1
+    kernel = "x".join(map(str, conv.weight.shape[2:]))
+    return f"{'depthwise' if depthwise else 'spatial'} {kernel}"

@@ -1,0 +1,48 @@
+"""The inspection table: one row per pointwise layer, its shares of the model, and the totals.
+
+Plain data shared by inspect (PyTorch) and ONNX inspect, which fill it from their own graphs.
+"""
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Inspection:
+    """Plain data: ``rows`` (one dict per 1x1 conv), ``totals``, ``findings``."""
+
+    model: str
+    input: list
+    rows: list = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+    findings: list = field(default_factory=list)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def make_row(path, cin, cout, groups, stride, output, params, macs, role, *, kind="conv",
+             kernel=(1, 1), input=()):
+    """One table row (a census row); ``kind`` says what layer it is ("conv" today), ``input``
+    and ``output`` are one sample's shapes (channels first, no batch). Shares come from add_totals.
+
+    >>> make_row("fc", 8, 4, 1, (1, 1), (4, 5, 5), 36, 800, "reduce")["kind"]
+    'conv'
+    """
+    return {"kind": kind, "module": path, "cin": cin, "cout": cout, "kernel": list(kernel),
+            "groups": groups, "stride": list(stride), "input": list(input), "output": list(output),
+            "params": params, "macs": macs, "role": role}
+
+
+def add_totals(inspection, model_params, model_macs):
+    """Fill in each row's share of the model's MACs and params, and the totals."""
+    for r in inspection.rows:
+        r["macs_share"] = r["macs"] / model_macs if model_macs else 0.0
+        r["params_share"] = r["params"] / model_params if model_params else 0.0
+    macs = sum(r["macs"] for r in inspection.rows)
+    params = sum(r["params"] for r in inspection.rows)
+    inspection.totals = {
+        "conv1x1": len(inspection.rows), "conv1x1_macs": macs, "conv1x1_params": params,
+        "model_macs": model_macs, "model_params": model_params,
+        "macs_share": macs / model_macs if model_macs else 0.0,
+        "params_share": params / model_params if model_params else 0.0,
+    }
+    return inspection
