@@ -28,7 +28,9 @@ SCHEMA_FIELDS = {
     "notes.0": ["key", "text"],
     "example": ["seed", "in_channels", "out_channels", "groups", "size", "x_hwc", "weight", "bias",
                 "dot_products", "output_hwc", "output_onebyone", "output_torch", "max_abs_diff",
-                "whole_image", "whole_image_agrees", "gemm_x", "gemm_w", "gemm_y", "gemm_agrees"],
+                "whole_image", "whole_image_agrees", "gemm_x", "gemm_w", "gemm_y", "gemm_agrees",
+                "stand_in", "kernel", "stride", "padding", "output_size", "weight_rank",
+                "kernel_slides"],
     "example.dot_products.0": ["pixel", "out_channel", "terms", "bias", "value"],
 }
 

@@ -30,7 +30,6 @@ BAD = [  # (CLI arguments, words the one-line message must contain)
     (["28x28x192"], ["--filters is required"]),
     ([ "--filters", "3"], ["give the input once", "neither"]),
     (["4x4x3", "--input", "1,3,4,4", "--filters", "3"], ["give the input once", "both"]),
-    (["4x4x3", "--filters", "3", "--kernel", "3", "--example"], ["worked example is of a 1x1"]),
     (["4x4x3", "--filters", "3", "--seed", "-4"], ["--seed must be an integer >= 0", "-4"]),
 ]
 

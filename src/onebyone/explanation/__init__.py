@@ -54,11 +54,6 @@ def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=
 
 def from_layer(layer, *, example=False, measure=False, seed=0):
     """The Explanation of a checked facts.Layer (what explain() and a module walker build)."""
-    if example and any(k != 1 for k in layer.kernel):
-        raise OneByOneError(
-            "the worked example is of a 1x1 conv; expected kernel 1 with example=True, got "
-            + "x".join(map(str, layer.kernel))
-        )
     weights, cost = build.weights(layer), build.cost(layer)
     worked = None
     if example:

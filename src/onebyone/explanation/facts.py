@@ -123,6 +123,16 @@ class DotProduct:
 
 
 @dataclass(frozen=True)
+class KernelSlide:
+    """One kernel of one filter slid over its own input channel (a k x k example only)."""
+
+    in_channel: int  # within the filter's group
+    kernel: tuple  # the kernel's weights, e.g. 3x3
+    channel: tuple  # that input channel, unpadded
+    slid: tuple  # the kernel slid over it (stride, padding): one map of the output's size
+
+
+@dataclass(frozen=True)
 class Example:
     seed: int
     in_channels: int
@@ -130,19 +140,26 @@ class Example:
     groups: int
     size: tuple  # spatial
     x_hwc: tuple  # nested lists as tuples: x[pixel...][channel], channels-last to read by pixel
-    weight: tuple  # (O, I/groups) matrix
+    weight: tuple  # (O, I/groups) matrix for a 1x1 kernel, else (O, I/groups, *kernel)
     bias: tuple
     dot_products: tuple  # DotProduct for every pixel and output channel
     output_hwc: tuple  # from the written-out dot products
-    output_onebyone: tuple  # onebyone.conv1x1, method="loop"
+    output_onebyone: Optional[tuple]  # onebyone.conv1x1, method="loop" (None: kernel not 1x1)
     output_torch: tuple  # torch's conv
     max_abs_diff: float  # between the three
-    whole_image: tuple  # kron(W, I_P) as a dense nested tuple (small by construction)
-    whole_image_agrees: bool  # kron(W, I_P) @ flat(x) == flat(y)
-    gemm_x: tuple  # (P, Cin): one row per pixel
-    gemm_w: tuple  # (Cin, Cout): the weight transposed (block-diagonal when grouped)
-    gemm_y: tuple  # (P, Cout) = gemm_x @ gemm_w + bias
+    whole_image: tuple  # the whole-image matrix, dense (kron(W, I_P) for a plain 1x1)
+    whole_image_agrees: bool  # whole_image @ flat(x) + bias == flat(y)
+    gemm_x: tuple  # (P_out, Cin*K): one row per output pixel (im2col; the pixels for a 1x1)
+    gemm_w: tuple  # (Cin*K, Cout): the weight transposed (block-diagonal when grouped)
+    gemm_y: tuple  # (P_out, Cout) = gemm_x @ gemm_w + bias
     gemm_agrees: bool  # gemm_y == the written-out dot products
+    stand_in: str  # what the example is: "a 2x2x3 -> 2 filters stand-in for your 28x28x192 ..."
+    kernel: tuple  # the example keeps the user's kernel, stride and padding
+    stride: tuple
+    padding: tuple
+    output_size: tuple  # spatial
+    weight_rank: int  # rank of gemm_w: Cin*K = Cout = rank means an invertible W
+    kernel_slides: tuple  # KernelSlide per input channel of filter 0 (k x k kernels only)
 
 
 @dataclass(frozen=True)
