@@ -1,4 +1,7 @@
-"""The HTML page is self-contained and renders in headless Chromium, drawings and labels."""
+"""The HTML page is self-contained and renders in headless Chromium, drawings and labels.
+
+What the page's script does when a reader clicks and types is in test_explain_page.py.
+"""
 import re
 import subprocess
 
@@ -29,10 +32,18 @@ def _chromium(chromium, tmp_path, *args):
 
 
 def test_page_is_self_contained(page):
-    text = page[1].read_text()
-    assert "<script" not in text and "<link" not in text and "@import" not in text
-    assert re.findall(r"(?:src|href)=", text) == []
+    text = page[1].read_text(encoding="utf-8")
+    assert "<link" not in text and "@import" not in text and "fetch(" not in text
+    assert re.findall(r"(?:src|href)\s*=", text) == []  # every script and style is inline
+    assert text.count("<script") == 4  # the example's data, the formulas, the view, the play
     assert set(re.findall(r"https?://[^\s\"')]+", text)) == {"http://www.w3.org/2000/svg"}
+
+
+def test_static_channel_depth_is_drawn_to_one_scale(page):
+    """192 input channels are drawn 6 times as deep as 32 output ones, a filter as its input."""
+    depths = [float(d) for d in re.findall(r'data-depth="([0-9.]+)"', page[1].read_text())]
+    tensor_in, filters, tensor_out = depths
+    assert tensor_in == pytest.approx(6 * tensor_out, abs=0.01) and filters == tensor_in
 
 
 def test_labels_render_in_chromium(page, chromium, tmp_path):
@@ -45,8 +56,9 @@ def test_labels_render_in_chromium(page, chromium, tmp_path):
                   "(8, 12) whole-image matrix"]:
         assert label in svg_text, label
     assert f"{p.left} @ {p.right} -&gt; {p.result}" in dom  # the table row, HTML-escaped
-    # input, filters, output, two products, the example as a product and as one matrix
-    assert dom.count("<svg") == 7
+    # input, filters, output, two products, the example as a product and as one matrix,
+    # and the interactive part's channel columns
+    assert dom.count("<svg") == 8
     assert "x (4, 3)" in svg_text and "W^T (3, 2)" in svg_text and "y (4, 2)" in svg_text
     assert "The three agree exactly" in dom
 
@@ -55,10 +67,10 @@ def test_screenshot_is_a_drawing(page, chromium, tmp_path):
     import matplotlib.image
 
     png = tmp_path / "shot.png"
-    _chromium(chromium, tmp_path, f"--screenshot={png}", "--window-size=1000,1400",
+    _chromium(chromium, tmp_path, f"--screenshot={png}", "--window-size=1000,3000",
               page[1].as_uri())
     image = matplotlib.image.imread(png)[..., :3]  # floats in [0, 1]
-    assert image.shape[:2] == (1400, 1000)
+    assert image.shape[:2] == (3000, 1000)  # tall: the static drawings follow the play area
     assert image.std() > 0.05  # not a blank page
     colours = {tuple(c) for c in np.round(image.reshape(-1, 3) * 255).astype(int)[::7]}
     for hex_colour in ("#9ecae1", "#fdae6b", "#a1d99b"):  # input, weight and output fills drew

@@ -43,24 +43,23 @@ def _scripts():
 
 
 def start_values(layer):
-    """The page's first sizes: the layer's own (a 1-D layer as one row of pixels).
+    """The page's first sizes: the 2-D layer's own.
 
     >>> from onebyone.explanation import explain
     >>> start_values(explain("28x28x192", filters=32, stride=2).layer)["stride"]
     2
     """
-    size = (1,) + layer.input_size if layer.dims == 1 else layer.input_size
-    return {"batch": layer.batch, "height": size[0], "width": size[1],
+    return {"batch": layer.batch, "height": layer.input_size[0], "width": layer.input_size[1],
             "in_channels": layer.in_channels, "out_channels": layer.out_channels,
             "groups": layer.groups, "stride": layer.stride[-1], "padding": layer.padding[-1],
             "bias": layer.bias}
 
 
 def section(layer):
-    """The interactive section for `layer`, or a sentence saying why there is none (3-D)."""
-    if layer.dims == 3:
-        return ('<section id="play"><p>The interactive view draws 1-D and 2-D layers; this one '
-                "is 3-D, so it has the tables and drawings below.</p></section>")
+    """The interactive section for a 2-D `layer`; for 1-D and 3-D, a sentence saying so."""
+    if layer.dims != 2:
+        return (f'<section id="play"><p>The interactive view draws 2-D layers; this one is '
+                f"{layer.dims}-D, so it has the tables and drawings below.</p></section>")
     data = {"layer": start_values(layer), "photo": page_data.photo()}
     inputs = "".join(f'<label>{label} <input type="number" id="in-{name}" min="0"></label>'
                      for name, label in FIELDS)

@@ -102,19 +102,19 @@ function outline(ctx, x, y, cs) {
   ctx.strokeRect(x + 1, y + 1, Math.max(cs - 2, 3), Math.max(cs - 2, 3));
 }
 
-// The output grid coloured by channel o, when that is cheap enough to compute on every click.
+// The output grid coloured by channel o (on its own largest value), when that is cheap enough
+// to recompute on every pointer move.
 function drawOutput() {
   const [h, w] = L.output_size, cs = cellSize(h, w, 260);
   const canvas = $("out-grid"), ctx = canvas.getContext("2d");
   canvas.width = w * cs; canvas.height = h * cs;
   const cheap = h * w * (L.in_channels / L.groups) <= 2e6;
-  const m = 9 * (L.in_channels / L.groups);
-  for (let r = 0; r < h; r++) {
-    for (let c = 0; c < w; c++) {
-      ctx.fillStyle = cheap ? diverging(dotProduct(sel.o, r, c).value, m / 3) : "#a1d99b";
-      ctx.fillRect(c * cs, r * cs, cs, cs);
-    }
-  }
+  const values = range(h).map((r) => range(w).map((c) => (cheap ? dotProduct(sel.o, r, c).value : 0)));
+  const m = Math.max(1, ...values.flat().map(Math.abs));
+  values.forEach((row, r) => row.forEach((v, c) => {
+    ctx.fillStyle = cheap ? diverging(v, m) : "#a1d99b";
+    ctx.fillRect(c * cs, r * cs, cs, cs);
+  }));
   outline(ctx, sel.j * cs, sel.i * cs, cs);
   canvas.dataset.cell = cs;
   $("out-cap").textContent = `output ${h}x${w}x${L.out_channels}, channel ${sel.o}: ` +
@@ -156,8 +156,8 @@ function drawColumns(d) {
     g.appendChild(svgEl("text", { x: x + 20, y: 27, "text-anchor": "middle" }, `${n} channels`));
     svg.appendChild(g);
   });
-  svg.appendChild(svgEl("text", { x: 80, y: top + 14, "text-anchor": "middle", "font-size": 18 }, "·"));
-  svg.appendChild(svgEl("text", { x: 190, y: top + 14, "text-anchor": "middle", "font-size": 18 }, "→"));
+  svg.appendChild(svgEl("text", { x: 95, y: top + 14, "text-anchor": "middle", style: "font-size: 22px" }, "·"));
+  svg.appendChild(svgEl("text", { x: 205, y: top + 14, "text-anchor": "middle", style: "font-size: 22px" }, "→"));
   const tall = top + Math.max(L.in_channels, L.out_channels) * unit;
   svg.appendChild(svgEl("text", { x: 10, y: tall + 18 }, `to scale: 1 channel = ${+unit.toFixed(3)} px`));
   svg.setAttribute("height", tall + 26);
