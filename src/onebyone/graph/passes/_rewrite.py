@@ -41,6 +41,21 @@ def finish(gm):
     return gm
 
 
+def requires_grad(*modules):
+    """The requires_grad flag all the modules' parameters share, or None if they differ (a
+    rewrite that fuses them into one tensor could not keep both, so it must not happen)."""
+    flags = {p.requires_grad for m in modules for p in m.parameters()}
+    return flags.pop() if len(flags) == 1 else None
+
+
+def keep_requires_grad(new, flag):
+    """`new` with every parameter's requires_grad set to flag: rewrites build modules afresh,
+    and a fresh parameter is trainable, so a frozen layer would thaw."""
+    for p in new.parameters():
+        p.requires_grad_(flag)
+    return new
+
+
 def report(name, details, skipped=()):
     """A pass report: plain data, ready for JSON."""
     return {"pass": name, "changed": len(details), "details": list(details), "skipped": list(skipped)}

@@ -10,7 +10,8 @@ from torch import nn
 
 from ..chains import chains, cheaper, why_not
 from ..patterns import as_tuple
-from ._rewrite import called_once, clone, finish, module, report, set_module
+from ._rewrite import (called_once, clone, finish, keep_requires_grad, module, report, requires_grad,
+                       set_module)
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
@@ -44,12 +45,14 @@ def _next_pair(gm, only_if_cheaper, skipped):
     for pattern, a, _, b in chains(gm, through_bn=False):
         ma, mb = module(gm, a), module(gm, b)
         why = why_not(ma, mb, pattern) or ("" if called_once(gm, a, b) else "module shared")
+        if not why and requires_grad(ma, mb) is None:
+            why = "parameters differ in requires_grad (one weight cannot be both)"
         if not why and only_if_cheaper and not cheaper(gm, a, b):
             why = "one conv would cost more multiply-adds than the two"
         if why:
             skipped.add(f"{a.target} -> {b.target}: {why}")
         else:
-            return a, b, compose(ma, mb)
+            return a, b, keep_requires_grad(compose(ma, mb), requires_grad(ma, mb))
     return None
 
 

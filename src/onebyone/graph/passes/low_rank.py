@@ -9,7 +9,8 @@ import torch
 from ...errors import OneByOneError
 
 from ..patterns import is_1x1
-from ._rewrite import called_once, clone, finish, free_name, module, report, set_module
+from ._rewrite import (called_once, clone, finish, free_name, keep_requires_grad, module, report,
+                       requires_grad, set_module)
 
 
 def low_rank(gm, rank=None, energy=0.999):
@@ -31,6 +32,10 @@ def low_rank(gm, rank=None, energy=0.999):
         m = module(gm, node)
         if not (is_1x1(m) and m.groups == 1 and called_once(gm, node)):
             continue
+        flag = requires_grad(m)
+        if flag is None:
+            skipped.append(f"{node.target}: weight and bias differ in requires_grad")
+            continue
         w = m.weight.detach().double().flatten(1)  # (Cout, Cin)
         u, s, vt = torch.linalg.svd(w, full_matrices=False)
         r = rank or int((torch.cumsum(s**2, 0) / (s**2).sum() < energy).sum()) + 1
@@ -40,7 +45,7 @@ def low_rank(gm, rank=None, energy=0.999):
             skipped.append(f"{node.target} ({cin} -> {cout}): rank {r} saves nothing")
             continue
         error = float(s[r:].square().sum().sqrt() / s.square().sum().sqrt())
-        first, second = _pair(m, vt[:r], u[:, :r] * s[:r])
+        first, second = (keep_requires_grad(c, flag) for c in _pair(m, vt[:r], u[:, :r] * s[:r]))
         name = free_name(gm, node.target + "_lowrank")
         gm.add_submodule(name, first)
         set_module(gm, node.target, second)

@@ -16,7 +16,8 @@ import torch
 
 from ...nn import Conv1x1
 from ..patterns import match_siblings
-from ._rewrite import called_once, clone, finish, free_name, module, report
+from ._rewrite import (called_once, clone, finish, free_name, keep_requires_grad, module, report,
+                       requires_grad)
 
 
 def merge_parallel(gm):
@@ -34,15 +35,17 @@ def merge_parallel(gm):
     (1, 8)
     """
     gm = clone(gm)
-    done, names = [], []
+    done, names, skipped = [], [], []
     order = {n: i for i, n in enumerate(gm.graph.nodes)}
     for nodes in match_siblings(gm):
-        if not called_once(gm, *nodes):
-            continue
         nodes.sort(key=order.get)
         convs = [module(gm, n) for n in nodes]
+        why = _why_not(gm, nodes, convs)
+        if why:
+            skipped.append(f"{', '.join(n.target for n in nodes)}: {why}")
+            continue
         name = free_name(gm, _common_prefix([n.target for n in nodes]) + "merged1x1")
-        gm.add_submodule(name, _merged(convs))
+        gm.add_submodule(name, keep_requires_grad(_merged(convs), requires_grad(*convs)))
         with gm.graph.inserting_before(nodes[0]):  # before every user of every sibling
             merged = gm.graph.call_module(name, (nodes[0].args[0],))
             ends = list(itertools.accumulate(m.out_channels for m in convs))
@@ -55,9 +58,17 @@ def merge_parallel(gm):
         names.append(name)
         done.append(f"{', '.join(n.target for n in nodes)} merged into {name}")
     gm = finish(gm)
-    rep = report("merge_parallel", done)
+    rep = report("merge_parallel", done, skipped)
     rep["modules"] = names
     return gm, rep
+
+
+def _why_not(gm, nodes, convs):
+    if not called_once(gm, *nodes):
+        return "a module is called more than once"
+    if requires_grad(*convs) is None:
+        return "their parameters differ in requires_grad (one weight cannot be both)"
+    return ""
 
 
 @torch.no_grad()

@@ -18,6 +18,9 @@ def swap(gm, method="auto"):
     for target in dict.fromkeys(n.target for n in gm.graph.nodes if n.op == "call_module"):
         m = gm.get_submodule(target)
         if is_1x1(m) and not isinstance(m, Conv1x1):
-            set_module(gm, target, Conv1x1.from_conv(m, method=method).train(m.training))
+            new = Conv1x1.from_conv(m, method=method).train(m.training)
+            for name, p in new.named_parameters():  # weight and bias: each keeps its own flag
+                p.requires_grad_(getattr(m, name).requires_grad)
+            set_module(gm, target, new)
             done.append(f"{target} -> Conv1x1")
     return finish(gm), report("swap", done)
