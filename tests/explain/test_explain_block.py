@@ -5,9 +5,16 @@ import pytest
 import torch
 
 from onebyone import Conv1x1
-from onebyone.blocks import BLOCKS
+from onebyone.blocks import BLOCKS, describe
 from onebyone.cli import main
-from onebyone.explanation.block import block_rows
+from onebyone.explanation.block import totals as block_totals
+
+
+def block_rows(name, shape):
+    """What `explain --block NAME H x W x C` shows: the block's rows, then their totals."""
+    height, width, channels = map(int, shape.split("x"))
+    rows = describe(name, height, width, channels)
+    return rows, block_totals(rows)
 
 
 @pytest.mark.parametrize("name", sorted(BLOCKS))

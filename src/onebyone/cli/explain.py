@@ -106,14 +106,17 @@ def _emit(explanations, as_json, html):
 
 def _block(name, shape, as_json):
     """The block's 1x1 convs on an H x W x C input (given as SHAPE or --input)."""
-    from ..explanation import block
+    from ..blocks import ROLES, describe
+    from ..explanation import block, parse
 
     if "," in shape:
         raise OneByOneError(f"--block takes the input as H x W x C, e.g. 28x28x192; got {shape!r}")
-    rows, totals = block.block_rows(name, shape)
+    _, channels, size = parse.layer_shape(shape, None, 2)
+    rows = describe(name, size[0], size[1], channels)
+    totals = block.totals(rows)
     if as_json:
         import json
 
         typer.echo(json.dumps(block.as_dict(name, shape, rows, totals)))
     else:
-        block.render(name, shape, rows, totals)
+        block.render(name, shape, rows, totals, ROLES)

@@ -1,28 +1,21 @@
 """`explain --block NAME`: a block's 1x1 convs, what each does and what it costs.
 
-The rows come from onebyone.blocks.describe (the block is run with forward hooks); this module
-only adds the totals and formats them.
+The CLI builds the block and reads its rows from the graph's census (onebyone.blocks.describe);
+this module only adds the totals and formats the rows it is given (it never imports a block).
 """
 from dataclasses import asdict
 
-from . import parse
 
+def totals(rows):
+    """{'convs_1x1', 'params', 'macs'} over the rows with a 1x1 kernel.
 
-def block_rows(name, shape, all_convs=False):
-    """(rows, totals) for block `name` on an H x W x C `shape` such as '28x28x192'.
-
-    >>> rows, totals = block_rows("fire", "55x55x96")
-    >>> [r.path for r in rows], totals["macs"]
-    (['squeeze', 'expand1x1'], 5227200)
+    >>> from types import SimpleNamespace as Row
+    >>> totals([Row(kernel_size=(1, 1), params=36, macs=800), Row(kernel_size=(3, 3), params=9, macs=9)])
+    {'convs_1x1': 1, 'params': 36, 'macs': 800}
     """
-    from ..blocks import describe
-
-    _, channels, size = parse.layer_shape(shape, None, 2)
-    rows = describe(name, size[0], size[1], channels, all_convs=all_convs)
     ones = [r for r in rows if all(k == 1 for k in r.kernel_size)]
-    totals = {"convs_1x1": len(ones), "params": sum(r.params for r in ones),
-              "macs": sum(r.macs for r in ones)}
-    return rows, totals
+    return {"convs_1x1": len(ones), "params": sum(r.params for r in ones),
+            "macs": sum(r.macs for r in ones)}
 
 
 def as_dict(name, shape, rows, totals):
@@ -30,11 +23,11 @@ def as_dict(name, shape, rows, totals):
             "rows": [asdict(r) for r in rows], "totals_1x1": totals}
 
 
-def render(name, shape, rows, totals, console=None):
+def render(name, shape, rows, totals, legend, console=None):
+    """The table of rows (each with HEADERS and cells()), the totals, and what each role shown
+    means (legend: {role: meaning})."""
     from rich.console import Console
     from rich.table import Table
-
-    from ..blocks import ROLES
 
     console = console or Console()
     table = Table(title=f"block {name} on {shape} (H x W x C, batch 1)")
@@ -45,5 +38,5 @@ def render(name, shape, rows, totals, console=None):
     console.print(table)
     console.print(f"{totals['convs_1x1']} 1x1 convs: {totals['params']:,} parameters, "
                   f"{totals['macs']:,} multiply-adds ({2 * totals['macs']:,} FLOPs)")
-    for role in sorted({r.role for r in rows if r.role in ROLES}):
-        console.print(f"  {role}: {ROLES[role]}")
+    for role in sorted({r.role for r in rows if r.role in legend}):
+        console.print(f"  {role}: {legend[role]}")
