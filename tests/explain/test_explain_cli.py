@@ -9,7 +9,8 @@ from onebyone.cli import main
 # The schema's field names, frozen: changing them means a new schema version (docs/explain.md).
 SCHEMA_FIELDS = {
     "": ["schema", "layer", "weights", "cost", "matrix", "whole_image", "roofline", "notes",
-         "example"],
+         "example", "answers", "pytorch_code"],
+    "answers.0": ["key", "question", "answer", "about_this_layer"],
     "layer": ["dims", "batch", "in_channels", "out_channels", "input_size", "kernel", "stride",
               "padding", "groups", "bias", "output_size", "input_shape_nchw", "output_shape_nchw"],
     "weights": ["pytorch_shape", "keras_shape", "filters", "filter_shape", "kernels",

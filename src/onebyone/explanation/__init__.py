@@ -3,10 +3,14 @@
 facts.py      the data (frozen dataclasses)          parse.py     shapes and options from text
 build.py      shapes, params, cost, matrix sizes      notes.py     the special cases
 roofline.py   bytes, intensity, peaks                 example.py   the worked example
+answers.py    the questions people ask, in words      standin.py   the example's small layer
+code.py       runnable PyTorch code for the layer
 general.py    k x k convs as one (Toeplitz) matrix    text.py, as_json.py, html.py, svg.py: output
 """
 from ..errors import OneByOneError
 from . import build, parse
+from .answers import answers
+from .code import pytorch_code
 from .facts import Explanation
 from .notes import notes
 from .roofline import measure_peaks, roofline
@@ -54,7 +58,7 @@ def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=
 
 def from_layer(layer, *, example=False, measure=False, seed=0):
     """The Explanation of a checked facts.Layer (what explain() and a module walker build)."""
-    weights, cost = build.weights(layer), build.cost(layer)
+    weights, cost, matrix = build.weights(layer), build.cost(layer), build.matrix_view(layer)
     worked = None
     if example:
         from .example import example as make_example
@@ -62,9 +66,10 @@ def from_layer(layer, *, example=False, measure=False, seed=0):
         worked = make_example(layer, seed)
     return Explanation(
         schema=SCHEMA, layer=layer, weights=weights, cost=cost,
-        matrix=build.matrix_view(layer), whole_image=build.whole_image(layer),
+        matrix=matrix, whole_image=build.whole_image(layer),
         roofline=roofline(layer, cost, measure_peaks() if measure else None),
         notes=notes(layer, weights, cost), example=worked,
+        answers=answers(layer, weights, cost, matrix), pytorch_code=pytorch_code(layer),
     )
 
 

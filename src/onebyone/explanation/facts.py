@@ -112,6 +112,16 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Answer:
+    """A question people ask, answered in words with this layer's numbers."""
+
+    key: str  # stable id: matmul, cin_eq_cout, cin_one, shrink, conv2d_vs_conv3d, ...
+    question: str
+    answer: str
+    about_this_layer: bool  # the question is about this kind of layer (listed first)
+
+
+@dataclass(frozen=True)
 class DotProduct:
     """out[o] at one pixel = sum of w * x over the input channels of o's group, + bias."""
 
@@ -173,6 +183,8 @@ class Explanation:
     roofline: Roofline
     notes: tuple  # Note
     example: Optional[Example]
+    answers: tuple  # Answer, those about this kind of layer first
+    pytorch_code: str  # runnable: nn.Conv, the reshape + matmul, nn.Linear, checked against it
 
     def as_dict(self):
         """The explanation as JSON-ready dicts, lists and numbers."""

@@ -13,6 +13,10 @@ def render(e, console=None):
     console = console or Console()
     console.print(f"[bold]{escape(fmt.layer_title(e.layer))}[/]")
     console.print(escape(rows.header(e.layer)))
+    console.print("[bold]Answers[/] (for this layer; the evidence follows)")
+    for a in e.answers:
+        console.print(f"[bold]Q: {escape(a.question)}[/]")
+        console.print(f"A: {escape(a.answer)}")
     for title, pairs in rows.sections(e):
         table = Table(title=title, title_justify="left", show_header=False, title_style="bold")
         table.add_column(style="cyan")
@@ -29,6 +33,9 @@ def render(e, console=None):
         console.print(f"[bold]{escape(first)}[/]")
         for line in rest:
             console.print(escape(line), soft_wrap=True)
+    console.print("[bold]PyTorch code[/] (runs as is: python -c or a file; asserts they agree)")
+    for line in e.pytorch_code.splitlines():  # never wrapped: it must paste and run
+        console.print(escape(line), soft_wrap=True, highlight=False)
 
 
 def to_text(e, width=100):

@@ -1,0 +1,172 @@
+"""The questions people ask about 1x1 convs, answered in words with this layer's own numbers.
+
+Each answer is one or two sentences computed from the facts (build.py); the ones that are
+about this very layer (one input channel, in == out, a k x k kernel ...) come first. Renderers
+print them before the tables; tests check every number in them against torch.
+"""
+from math import prod
+
+from .facts import Answer
+from .fmt import plural
+
+CONV = {1: "Conv1d", 2: "Conv2d", 3: "Conv3d"}
+
+
+def _x(t):
+    return "x".join(map(str, t))
+
+
+def _size(kernel):
+    """A kernel_size argument as code: 3 when every axis is 3, else the tuple."""
+    return str(kernel[0]) if len(set(kernel)) == 1 else str(tuple(kernel))
+
+
+def answers(L, w, cost, matrix):
+    """Every answer for layer L (facts.Layer), with its Weights, Cost and MatrixView."""
+    one = prod(L.kernel) == 1
+    g, cin, cout = L.groups, L.in_channels, L.out_channels
+    cin_g, cout_g = cin // g, cout // g
+    hw_in, hw_out = _x(L.input_size), _x(L.output_size)
+    # The most specific questions first; sorting keeps this order among equals.
+    found = [
+        _cin_one(L, one, cin_g, cout_g),
+        _cin_eq_cout(L, one, cin_g, cout_g),
+        Answer("filters_vs_kernels", "Filters or kernels: what do Keras and PyTorch count?", (
+            f"{plural(cout, 'filter')}, each made of {plural(cin_g, 'kernel')} of "
+            f"{_x(L.kernel)}: {w.kernels:,} kernels, {w.params_with_bias:,} parameters with "
+            f"the biases. Keras Conv{L.dims}D(filters={cout}, kernel_size={_size(L.kernel)}) "
+            f"and PyTorch nn.{CONV[L.dims]}({cin}, {cout}, {_size(L.kernel)}) count alike: a "
+            f"filter per output channel, a kernel per (filter, input channel"
+            f"{' of its group' if g > 1 else ''}) pair; Keras stores the weight as "
+            f"{w.keras_shape}, PyTorch as {w.pytorch_shape}."
+        ), not one),
+        _dims(L, w),
+        Answer("shrink", f"How does a {_x(w.filter_shape)} filter shrink {hw_in}x{cin}?", (
+            f"It does not shrink the image: at every output pixel each of the {cout} filters "
+            f"takes one dot product with the {_x(w.filter_shape)} values it covers"
+            f"{' in its group' if g > 1 else ''} and gives one number, so {cout} filters give "
+            f"{cout} numbers per pixel: {hw_in}x{cin} becomes {hw_out}x{cout}. The number of "
+            f"filters sets the output depth"
+            + (f"; kernel, stride and padding set {hw_out}." if hw_out != hw_in else ".")
+        ), L.out_channels < L.in_channels),
+        _matmul(L, matrix, one),
+        _linear(L, one, cin_g),
+        Answer("pointwise", "Why is it called pointwise?", (
+            "A 1x1 conv acts on each point (pixel) alone, mixing only that pixel's channels, so "
+            "it is called pointwise; in MobileNet's depthwise separable conv a depthwise k x k "
+            "conv filters each channel over space and a pointwise 1x1 conv then mixes channels. "
+            + (f"This layer is pointwise: {plural(cout, 'output value')} per pixel from its "
+               f"{plural(cin, 'input value')}." if one else
+               f"This {_x(L.kernel)} layer is not pointwise: each output reads a "
+               f"{_x(L.kernel)} neighbourhood.")
+        ), False),
+        _purpose(L, one),
+    ]
+    return tuple(sorted(found, key=lambda a: not a.about_this_layer))
+
+
+def _matmul(L, m, one):
+    p = m.channels_last
+    shapes = f"{p.left} @ {p.right} -> {p.result}"
+    plain = one and all(s == 1 for s in L.stride) and not any(L.padding)
+    batch = f"{L.batch} x " if L.batch > 1 else ""
+    rows = f"{batch}{_x(L.output_size)} = {p.left[0]:,}"
+    if plain and L.groups == 1:
+        text = (f"Yes: here it is exactly {shapes}, plus the bias. The {rows} pixels are the "
+                f"rows and the {L.in_channels} channels the columns; the input only needs a "
+                f"reshape to channels last, no copy of any pixel.")
+    elif one and L.groups == 1:
+        text = (f"Yes, after picking the pixels the stride and padding read (the padding ones "
+                f"are zero rows): {shapes}, one row per output pixel ({rows}).")
+    elif one:
+        text = (f"Yes, one per group: {L.groups} products {shapes}, or one product with a "
+                f"block-diagonal ({L.in_channels}, {L.out_channels}) weight that is mostly "
+                f"zeros.")
+    else:
+        text = (f"Not directly: a {_x(L.kernel)} kernel first copies each neighbourhood into a "
+                f"row (im2col, {m.im2col_expansion:.3g}x the input), then it is "
+                f"{shapes}{f' in each of {L.groups} groups' if L.groups > 1 else ''}.")
+    question = "Is a 1x1 conv just a matmul of (H*W, Cin) by (Cin, Cout)?"
+    return Answer("matmul", question, text, plain and L.groups == 1)
+
+
+def _cin_eq_cout(L, one, cin_g, cout_g):
+    c = L.in_channels
+    tail = ("still a full mixing, not a no-op: it is the identity only if W = I, a change of "
+            "basis (undone by W^-1) only when W is invertible, and two such layers with no "
+            "nonlinearity between them fold into one.")
+    if L.in_channels == L.out_channels and one:
+        text = (f"Here Cin = Cout = {c}: a {cin_g}x{cout_g} weight"
+                f"{' per group' if L.groups > 1 else ''}, {cin_g * c:,} multiply-adds per "
+                f"output pixel, {tail}")
+    else:
+        text = (f"Here Cin = {c} and Cout = {L.out_channels}. A 1x1 conv {c} -> {c} would be a "
+                f"{c}x{c} weight, {c * c:,} multiply-adds per pixel, {tail}")
+    return Answer("cin_eq_cout", "What happens when in == out channels?", text,
+                  one and L.in_channels == L.out_channels)
+
+
+def _cin_one(L, one, cin_g, cout_g):
+    question = (f"With one input channel, are the {L.out_channels} outputs scaled copies of "
+                f"the input (say an MNIST digit)?")
+    copies = ("each output channel o is w[o] * x + b[o]: the image times one number, plus a "
+              "constant, so all of them together have rank 1 until a nonlinearity")
+    if cin_g == 1 and one:
+        text = f"Yes: here {copies}."
+    elif one:
+        text = (f"Not here: each output mixes {cin_g} input channels. With one input channel "
+                f"(e.g. 28x28x1 -> {L.out_channels} filters), yes: {copies}.")
+    else:
+        text = (f"No: a {_x(L.kernel)} kernel weighs a neighbourhood (a blur, an edge "
+                f"detector), so its outputs are filtered images, not scaled copies; only a 1x1 "
+                f"kernel on one channel gives scaled copies.")
+    return Answer("cin_one", question, text, cin_g == 1)
+
+
+def _dims(L, w):
+    other = 3 if L.dims == 2 else 2  # the Conv2d <-> Conv3d comparison; Conv1d against Conv2d
+    kernel = {1: L.kernel * 2, 2: L.kernel[:1] + L.kernel, 3: L.kernel[1:]}[L.dims]
+    weights = w.kernels * prod(kernel)
+    name = f"Conv{other}d"
+    text = (f"This {CONV[L.dims]} has {plural(w.filters, 'filter')} of {_x(w.filter_shape)}: "
+            f"{w.kernels:,} kernels of {_x(L.kernel)}, {w.params_with_bias:,} parameters. A "
+            f"{name} with {w.filters} filters of {_x(kernel)} on the same "
+            f"{L.in_channels} channels has the same {w.kernels:,} kernels (filters x input "
+            f"channels{'/groups' if L.groups > 1 else ''}) but each is {_x(kernel)}: "
+            f"{weights:,} weights + {w.filters} biases = {weights + w.filters:,} parameters.")
+    return Answer("conv2d_vs_conv3d", "How many kernels does Conv2D use, and Conv3D?", text,
+                  L.dims == 3 or prod(L.kernel) > 1)
+
+
+def _purpose(L, one):
+    cin, cout = L.in_channels, L.out_channels
+    text = ("Two things. Network in Network (Lin, Chen and Yan, 2013): a 1x1 conv followed by "
+            "a nonlinearity is a small MLP run at every pixel, adding depth and channel mixing "
+            "without touching space (without the nonlinearity, stacked 1x1 convs fold into "
+            "one). And a cheap bottleneck: ")
+    if cout < cin:
+        text += (f"here {cin} -> {cout} channels makes a following 3x3 conv to C channels cost "
+                 f"{cout}*9*C instead of {cin}*9*C multiply-adds per pixel, {cin / cout:.3g}x "
+                 f"less (Inception, ResNet bottlenecks, SqueezeNet).")
+    else:
+        text += (f"reducing channels before a 3x3 conv (Inception, ResNet); here {cin} -> "
+                 f"{cout} is {'an expansion, as in MobileNetV2' if cout > cin else 'square'}.")
+    return Answer("purpose", "What is a 1x1 conv for?", text, False)
+
+
+def _linear(L, one, cin_g):
+    cin, cout = L.in_channels, L.out_channels
+    if one and L.groups == 1:
+        text = (f"Yes: nn.{CONV[L.dims]}({cin}, {cout}, 1) is nn.Linear({cin}, {cout}) applied "
+                f"to the {cin} channels at each of the {prod(L.output_size):,} output pixels "
+                f"(per image), with weight = conv.weight.reshape({cout}, {cin}); the PyTorch "
+                f"code below checks it.")
+    elif one:
+        text = (f"Yes, with a block-diagonal weight: {L.groups} Linear({cin_g}, "
+                f"{cout // L.groups}) layers side by side at every pixel.")
+    else:
+        text = (f"Not this one: a {_x(L.kernel)} conv is a Linear({cin_g * prod(L.kernel)}, "
+                f"{cout // L.groups}) on each flattened neighbourhood (im2col row); only a 1x1 "
+                f"conv is a Linear layer at every pixel.")
+    return Answer("linear_per_pixel", "Is a 1x1 conv a Linear layer at every pixel?", text,
+                  False)

@@ -1,0 +1,128 @@
+"""The answers in words come first and carry numbers measured here; the PyTorch code runs."""
+import contextlib
+import io
+import re
+from math import prod
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
+
+import onebyone
+from onebyone.explanation.text import to_text
+
+KEYS = {"matmul", "cin_eq_cout", "cin_one", "shrink", "conv2d_vs_conv3d", "filters_vs_kernels",
+        "pointwise", "purpose", "linear_per_pixel"}
+
+
+def _answers(e):
+    return {a.key: a.answer for a in e.answers}
+
+
+def _run(code):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "<explain code>", "exec"), {})
+    return out.getvalue()
+
+
+@settings(max_examples=30, derandomize=True, deadline=None)
+@given(dims=st.integers(1, 3), cin_g=st.integers(1, 3), cout_g=st.integers(1, 3),
+       groups=st.integers(1, 3), kernel=st.integers(1, 3), stride=st.integers(1, 3),
+       padding=st.integers(0, 2), extra=st.integers(0, 3), batch=st.integers(1, 2),
+       bias=st.booleans())
+def test_pytorch_code_runs_and_checks_itself(dims, cin_g, cout_g, groups, kernel, stride,
+                                             padding, extra, batch, bias):
+    e = onebyone.explain((batch, cin_g * groups) + (kernel + extra,) * dims,
+                         filters=cout_g * groups, dims=dims, kernel=kernel, stride=stride,
+                         padding=padding, groups=groups, bias=bias)
+    assert _run(e.pytorch_code).endswith("all equal\n")
+    p = e.matrix.channels_last  # the shapes the code multiplies are the ones the facts report
+    assert f"({p.left[0]}, {p.left[1]}) @ ({p.right[0]}, {p.right[1]})" in e.pytorch_code
+    # The check inside the code can fail: a wrong weight makes it raise.
+    broken = e.pytorch_code.replace("torch.testing.assert_close(y2, y)",
+                                    "torch.testing.assert_close(y2 + 1e-3, y)")
+    with pytest.raises(AssertionError):
+        _run(broken)
+
+
+def test_code_for_a_1x1_conv_shows_the_linear_layer():
+    code = onebyone.explain("28x28x192", filters=32).pytorch_code
+    assert "rows @ W.T + conv.bias  # (784, 192) @ (192, 32)" in code
+    assert "torch.nn.Linear(192, 32, bias=True)" in code
+    assert _run(code) == "1x1 conv == reshape + matmul == Linear at every pixel: all equal\n"
+
+
+def test_keras_conv2d_32_3x3_on_64x64x3():
+    """The question as asked: 32 filters or 96 kernels? Counted on torch's own layer."""
+    answer = _answers(onebyone.explain("64x64x3", filters=32, kernel=3))["filters_vs_kernels"]
+    conv = torch.nn.Conv2d(3, 32, 3)
+    filters, per_filter = conv.weight.shape[:2]
+    params = sum(p.numel() for p in conv.parameters())
+    assert answer.startswith(f"{filters} filters, each made of {per_filter} kernels of 3x3: "
+                             f"{filters * per_filter} kernels, {params} parameters")
+    assert "Keras Conv2D(filters=32, kernel_size=3)" in answer and "(3, 3, 3, 32)" in answer
+
+
+def test_conv3d_counts_are_torchs():
+    answer = _answers(onebyone.explain("64x64x3", filters=32, kernel=3))["conv2d_vs_conv3d"]
+    conv3d = sum(p.numel() for p in torch.nn.Conv3d(3, 32, 3).parameters())
+    assert f"= {conv3d:,} parameters" in answer and "same 96 kernels" in answer
+
+
+@pytest.mark.parametrize("groups", [1, 4])
+def test_in_eq_out_macs_per_pixel_are_measured(groups):
+    e = onebyone.explain("6x6x64", filters=64, groups=groups)
+    conv = torch.nn.Conv2d(64, 64, 1, groups=groups)
+    with FlopCounterMode(display=False) as counter:
+        conv(torch.randn(1, 64, 6, 6))
+    per_pixel = counter.get_total_flops() // 2 // 36
+    assert f"{per_pixel:,} multiply-adds per output pixel" in _answers(e)["cin_eq_cout"]
+    assert e.answers[0].key in ("cin_eq_cout", "matmul") and e.answers[0].about_this_layer
+
+
+def test_one_channel_outputs_are_scaled_copies_measured():
+    e = onebyone.explain("28x28x1", filters=16)
+    assert e.answers[0].key == "cin_one" and _answers(e)["cin_one"].startswith("Yes")
+    conv = torch.nn.Conv2d(1, 16, 1)
+    x = torch.rand(1, 1, 28, 28)
+    y = (conv(x) - conv.bias.reshape(1, -1, 1, 1)).detach()  # (1, 16, 28, 28)
+    ratios = y[0] / x[0]  # each output channel is the digit times one number
+    assert torch.allclose(ratios, conv.weight.reshape(16, 1, 1).expand_as(ratios), atol=1e-4)
+    assert np.linalg.matrix_rank(y.reshape(16, -1).numpy(), tol=1e-4) == 1
+    k3 = _answers(onebyone.explain("28x28x1", filters=16, kernel=3))["cin_one"]
+    assert k3.startswith("No")
+
+
+def test_matmul_answer_shapes_are_torchs():
+    e = onebyone.explain("2,192,28,28", filters=32, layout="nchw")
+    answer = _answers(e)["matmul"]
+    y = torch.nn.Conv2d(192, 32, 1)(torch.randn(2, 192, 28, 28))
+    rows = y.shape[0] * prod(y.shape[2:])
+    assert answer.startswith(f"Yes: here it is exactly ({rows}, 192) @ (192, 32) -> ({rows}, 32)")
+
+
+def test_shrink_answer_has_the_output_shape():
+    e = onebyone.explain("28x28x192", filters=32)
+    answer = _answers(e)["shrink"]
+    y = torch.nn.Conv2d(192, 32, 1)(torch.randn(1, 192, 28, 28))
+    assert f"28x28x192 becomes {y.shape[2]}x{y.shape[3]}x{y.shape[1]}" in answer
+
+
+def test_every_question_is_answered_first_in_text_and_json():
+    e = onebyone.explain("28x28x192", filters=32)
+    assert {a.key for a in e.answers} == KEYS
+    text = to_text(e)
+    assert text.index("\nAnswers") < text.index("\nWeights") < text.index("\nPyTorch code")
+    for a in e.answers:
+        assert a.question in text
+    words = " ".join(a.answer for a in e.answers)
+    for term in ("pointwise", "Network in Network", "nn.Linear(192, 32)", "bottleneck",
+                 "Keras Conv2D(filters=32, kernel_size=1)"):
+        assert term in words, term
+    doc = e.as_dict()
+    assert [a["key"] for a in doc["answers"]] == [a.key for a in e.answers]
+    assert re.search(r"^conv = torch\.nn\.Conv2d\(192, 32,", doc["pytorch_code"], flags=re.M)
