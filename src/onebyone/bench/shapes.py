@@ -1,7 +1,7 @@
 """The shape suite: every distinct 1x1 conv in a set of torchvision models, found by running them.
 
-Shapes are read off the models with forward hooks (random weights, nothing downloaded), never
-typed by hand, so the suite follows torchvision.
+Shapes are read off the traced models by the graph's census (random weights, nothing
+downloaded), never typed by hand, so the suite follows torchvision.
 """
 from dataclasses import dataclass, field
 
@@ -29,26 +29,16 @@ class ConvShape:
 
 
 def conv1x1_shapes(model, input_size=(1, 3, 224, 224)):
-    """[(module path, ConvShape)] for every 1x1 nn.Conv2d that runs in model on a random input."""
+    """[(module path, ConvShape)] for every 2-D 1x1 conv call in model on a random input, read
+    from the graph's census (onebyone.graph.census), the one finder of a model's 1x1 convs."""
     import torch
 
-    found = []
+    from ..graph.census import census
+    from ..graph.trace import propagate, trace
 
-    def hook(path):
-        def record(module, inputs, output):
-            _, cin, h, w = inputs[0].shape
-            found.append((path, ConvShape(cin, module.out_channels, h, w, module.stride[0], module.groups)))
-        return record
-
-    handles = [m.register_forward_hook(hook(path)) for path, m in model.named_modules()
-               if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1)]
-    try:
-        with torch.no_grad():
-            model(torch.randn(input_size))
-    finally:
-        for h in handles:
-            h.remove()
-    return found
+    gm = propagate(trace(model), (torch.randn(input_size),))
+    return [(r["module"], ConvShape(r["cin"], r["cout"], *r["input"][1:], r["stride"][0], r["groups"]))
+            for r in census(gm) if r["kind"] == "conv" and len(r["input"]) == 3]
 
 
 def suite(models=SUITE_MODELS):
