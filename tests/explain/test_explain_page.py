@@ -158,14 +158,17 @@ def test_a_size_the_library_refuses_gets_the_librarys_message(browser, tmp_path)
     assert browser.js("document.getElementById('error').textContent") == str(refused.value)
 
 
-def test_channel_bars_are_drawn_to_one_scale(browser, tmp_path):
-    _open(browser, tmp_path, "28x28x192", filters=32)
+@pytest.mark.parametrize("shape, filters", [("28x28x192", 32), ("14x14x16", 96)])
+def test_channel_bars_are_drawn_to_one_scale(browser, tmp_path, shape, filters):
+    _open(browser, tmp_path, shape, filters=filters)
     heights = {bar: float(browser.js(f"document.querySelector('#{bar} .bar')"
                                      ".getBoundingClientRect().height"))
                for bar in ("col-in", "col-w", "col-out")}
-    assert heights["col-in"] == pytest.approx(6 * heights["col-out"])  # 192 / 32
+    cin = int(shape.split("x")[-1])
+    assert heights["col-in"] * filters == pytest.approx(heights["col-out"] * cin)  # 192 : 32
     assert heights["col-w"] == heights["col-in"]  # the filter is as deep as what it reads
-    assert heights["col-out"] == pytest.approx(32 * _state(browser)["unit"])
+    assert heights["col-out"] == pytest.approx(filters * _state(browser)["unit"])
+    assert max(heights.values()) > 100  # the deeper side is drawn big enough to compare
 
 
 def test_one_input_channel_shows_a_photo_and_its_scaled_copies(browser, tmp_path):
