@@ -17,8 +17,17 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool):
+    if value:
+        from .. import __version__
+
+        typer.echo(f"onebyone {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root():
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                       is_eager=True, help="Print the version and exit.")):
     """The 1x1 convolution: exact, fast, explained, optimized."""
 
 
