@@ -23,7 +23,7 @@ class Functional(nn.Module):
 
 
 def test_functional_convs_are_found_and_collapsed():
-    model, x = Functional(), torch.randn(2, 3, 6, 5)
+    model, x = Functional().eval(), torch.randn(2, 3, 6, 5)
     snap = snapshot(model)
     found = onebyone.inspect(model, x)
     assert [(r["module"], r["cin"], r["cout"]) for r in found.rows] == [("w1_conv2d", 3, 16), ("w2_conv2d", 16, 4)]

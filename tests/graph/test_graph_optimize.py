@@ -1,4 +1,6 @@
 """optimize: verified after every pass, rolled back when wrong, never touching the user's model."""
+import re
+
 import pytest
 import torch
 from graph_toys import (Chain, Siblings, assert_same_outputs, assert_unchanged, bns, convs,
@@ -169,3 +171,58 @@ def test_optimized_model_backpropagates_through_inplace_relu():
     gm, _ = onebyone.optimize(model, (1, 3, 6, 6), passes="swap", speed=False)
     gm(torch.randn(1, 3, 6, 6)).sum().backward()
     assert gm.get_submodule("1").weight.grad is not None
+
+
+@pytest.mark.parametrize("layer, name", [
+    (nn.Dropout2d(0.5), "'1' (Dropout2d)"), (nn.Dropout3d(0.5), "'1' (Dropout3d)"),
+    (nn.AlphaDropout(0.5), "'1' (AlphaDropout)"), (nn.Conv2d(4, 4, 1), "'1' (Conv2d)"),
+])
+def test_any_module_in_training_mode_blocks_optimize_and_is_named(layer, name):
+    model = nn.Sequential(nn.Conv2d(3, 4, 1), layer, nn.Conv2d(4, 4, 1)).eval()
+    layer.train()
+    with pytest.raises(OneByOneError, match=re.escape(f"eval mode (call model.eval()); got {name} in")):
+        onebyone.optimize(model, (1, 3, 8, 8), speed=False)
+
+
+@pytest.mark.parametrize("call", [onebyone.optimize, onebyone.inspect])
+def test_not_a_model_is_one_clear_error(call):
+    with pytest.raises(OneByOneError, match="expected an nn.Module, a model name or a file; got int"):
+        call(42)
+
+
+CHANNELS = "expected input[1, 4, 8, 8] to have 3 channels, but got 4"
+
+
+def test_a_wrong_input_shape_is_one_error_with_torchs_cause(capfd):
+    with pytest.raises(OneByOneError) as caught:
+        onebyone.optimize(toy(), (1, 4, 8, 8), speed=False)
+    message = str(caught.value)
+    assert CHANNELS in message and "\n" not in message
+    assert isinstance(caught.value.__cause__, RuntimeError)  # chained: the traceback keeps it
+    assert capfd.readouterr().err == ""  # torch.fx printed its generated code here before
+
+
+def test_the_cli_prints_the_cause_on_one_line_and_exits_2(tmp_path, capfd):
+    from onebyone.cli import main
+
+    path = tmp_path / "toy.pt"
+    torch.save(toy(), path)
+    with pytest.raises(SystemExit) as e:
+        main(["optimize", str(path), "-o", str(tmp_path / "out.pt"), "--input", "1,4,8,8", "--no-speed"])
+    captured = capfd.readouterr()  # capfd: what torch.fx writes to the stderr file counts too
+    lines = (captured.out + captured.err).strip().splitlines()
+    assert e.value.code == 2 and len(lines) == 1 and CHANNELS in lines[0], lines
+
+
+def test_a_pt2_keeps_its_input_guards(tmp_path):
+    model = toy()
+    path = tmp_path / "toy.pt2"
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3, 64, 64),)), path)
+    gm, _ = onebyone.optimize(str(path), (1, 3, 64, 64), speed=False)
+    assert_same_outputs(model, gm, torch.randn(1, 3, 64, 64))
+    saved = tmp_path / "out.pt"
+    torch.save(gm, saved)
+    for program in (gm, torch.load(saved, weights_only=False)):
+        with pytest.raises(OneByOneError, match="64") as caught:
+            program(torch.randn(1, 3, 96, 96))  # the export rejects it: so must the rewrite
+        assert caught.value.__cause__ is not None

@@ -8,6 +8,8 @@ nn.BatchNormNd holding the same tensors, so everything downstream sees one kind 
 import torch
 from torch import nn
 
+from ..errors import OneByOneError
+
 F = nn.functional
 _CONV_OPS = {torch.ops.aten.conv1d.default: nn.Conv1d, torch.ops.aten.conv2d.default: nn.Conv2d,
              torch.ops.aten.conv3d.default: nn.Conv3d, F.conv1d: nn.Conv1d, F.conv2d: nn.Conv2d,
@@ -27,7 +29,7 @@ def modularize(gm):
     >>> program = torch.export.export(model, (torch.randn(1, 3, 4, 4),))
     >>> gm = modularize(program.module())
     >>> [type(gm.get_submodule(n.target)).__name__ for n in gm.graph.nodes if n.op == "call_module"]
-    ['Conv2d', 'BatchNorm2d']
+    ['InputGuard', 'Conv2d', 'BatchNorm2d']
     """
     gm = _plain(gm)
     created, read = set(), set()
@@ -66,18 +68,59 @@ def _drop_moved_tensors(gm, targets, created):
 
 def _plain(gm):
     """An ordinary GraphModule: export's module() class wraps __call__ in a local function and
-    calls an input-guard module, neither of which torch.save can pickle."""
-    if not hasattr(gm, "_guards_fn") and type(gm).__call__ is torch.fx.GraphModule.__call__:
+    calls an input-guard function, neither of which torch.save can pickle. The guards stay, in
+    an InputGuard: an input the export rejects is rejected by every rewrite of it too."""
+    guards = getattr(gm, "_guards_fn", None)
+    if (guards is None or isinstance(guards, InputGuard)) \
+            and type(gm).__call__ is torch.fx.GraphModule.__call__:
         return gm
-    for node in list(gm.graph.nodes):
-        if node.op == "call_module" and node.target == "_guards_fn" and not node.users:
-            gm.graph.erase_node(node)  # shape guards only; the verification runs check inputs
     plain = torch.fx.GraphModule(gm, gm.graph, type(gm).__name__)
+    for node in plain.graph.nodes:
+        if node.op == "call_module" and node.target == "_guards_fn" and guards is not None:
+            plain._guards_fn = InputGuard(guards, [_static_shape(a) for a in node.args])
     for spec in ("_in_spec", "_out_spec"):  # read by the pytree code export generates
         if hasattr(gm, spec):
             setattr(plain, spec, getattr(gm, spec))
     plain.recompile()
     return plain
+
+
+class InputGuard(nn.Module):
+    """Raise OneByOneError for an input the exported program would reject.
+
+    In memory it runs export's own guard code (every constraint, with export's message); a
+    saved and reloaded copy checks the static sizes (export's guard code cannot be pickled).
+    """
+
+    _is_impure = True  # it has no users: dead-code elimination must keep it
+
+    def __init__(self, guards, shapes):
+        super().__init__()
+        self.check = None if isinstance(guards, InputGuard) else guards.forward
+        self.shapes = guards.shapes if isinstance(guards, InputGuard) else shapes
+
+    def forward(self, *inputs):
+        try:
+            if self.check is not None:
+                self.check(*inputs)
+            for i, (t, shape) in enumerate(zip(inputs, self.shapes)):
+                if shape is not None:  # a tensor input
+                    ok = t.dim() == len(shape) and all(s in (None, d) for s, d in zip(shape, t.shape))
+                    torch._assert(ok, f"input {i} must have shape {shape} (None: any), got "
+                                      f"{list(t.shape)}")
+        except AssertionError as e:
+            raise OneByOneError(f"expected an input the exported program accepts; {e}") from e
+
+    def __getstate__(self):
+        return {**self.__dict__, "check": None}
+
+
+def _static_shape(node):
+    """[1, 3, 64, 64] from a placeholder's recorded value; None for a dynamic dimension."""
+    val = node.meta.get("val") if isinstance(node, torch.fx.Node) else None
+    if not isinstance(val, torch.Tensor):
+        return None
+    return [d if isinstance(d, int) else None for d in val.shape]
 
 
 def _attr(gm, node):
