@@ -91,13 +91,19 @@ class Browser:
 
     def click(self, x, y):
         """Move to (x, y) in CSS pixels of the viewport, press and release the left button."""
-        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        self.hover(x, y)
+        for kind in ("mousePressed", "mouseReleased"):
             self.page("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left",
-                      clickCount=0 if kind == "mouseMoved" else 1)
+                      clickCount=1)
+
+    def hover(self, x, y):
+        """Move the mouse to (x, y), no button pressed."""
+        self.page("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
 
     def type_into(self, selector, text):
         """Focus a field, select what it holds and type `text` over it, as a keyboard would."""
-        self.js(f"(e => {{ e.focus(); e.select(); }})(document.querySelector({json.dumps(selector)}))")
+        field = f"document.querySelector({json.dumps(selector)})"
+        self.js(f"(e => {{ e.focus(); e.select(); }})({field})")
         self.page("Input.insertText", text=text)
 
     def screenshot(self):

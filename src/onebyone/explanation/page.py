@@ -76,7 +76,7 @@ def section(layer):
 the filter, and the dot product with the example's numbers (small integers made up by the page,
 the same for any size; with one input channel, a photograph).{differs}</p>
 <div class="controls">{inputs}<label><input type="checkbox" id="in-bias"> bias</label></div>
-<p class="error" id="error"></p>
+<p class="error" id="error"></p><p id="clamped"></p>
 <div class="stage">
 <figure><canvas id="in-grid"></canvas><figcaption id="in-cap"></figcaption></figure>
 <figure><svg id="columns" xmlns="http://www.w3.org/2000/svg" width="340" height="200"></svg>

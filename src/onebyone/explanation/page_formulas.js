@@ -14,8 +14,9 @@ function layer(batch, inC, outC, inputSize, kernel, stride, padding, groups, bia
   }
   const padded = inputSize.map((n, a) => n + 2 * padding[a]);
   if (kernel.some((k, a) => k > padded[a])) {
-    throw new Error(`kernel ${kernel.join("x")} is larger than the input ${inputSize.join("x")} ` +
-      `padded by ${padding.join("x")} (${padded.join("x")}); expected a kernel that fits, or more padding`);
+    throw new Error(`kernel ${kernel.join("x")} is larger than the input ` +
+      `${inputSize.join("x")} padded by ${padding.join("x")} (${padded.join("x")}); ` +
+      "expected a kernel that fits, or more padding");
   }
   const outputSize = padded.map((n, a) => Math.floor((n - kernel[a]) / stride[a]) + 1);
   return {
@@ -30,7 +31,8 @@ function weights(L) {
   const cinG = L.in_channels / L.groups, k = prod(L.kernel);
   const kernels = L.out_channels * cinG, without = kernels * k;
   return {
-    pytorch_shape: [L.out_channels, cinG, ...L.kernel], keras_shape: [...L.kernel, cinG, L.out_channels],
+    pytorch_shape: [L.out_channels, cinG, ...L.kernel],
+    keras_shape: [...L.kernel, cinG, L.out_channels],
     filters: L.out_channels, filter_shape: [...L.kernel, cinG], kernels, kernel_shape: L.kernel,
     params_without_bias: without, bias_params: L.out_channels,
     params_with_bias: without + L.out_channels, params: without + (L.bias ? L.out_channels : 0),

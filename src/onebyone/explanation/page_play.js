@@ -24,7 +24,8 @@ function liveRows(f) {
     ["FLOPs", `${num(c.flops)} = 2 x MACs`],
     ["channels-last GEMM", product(m.channels_last)],
     ["channels-first GEMM", product(m.channels_first)],
-    ["whole-image matrix", `${shape(wi.shape)}, ${num(wi.nonzeros)} non-zeros of ${num(wi.entries)}`],
+    ["whole-image matrix",
+     `${shape(wi.shape)}, ${num(wi.nonzeros)} non-zeros of ${num(wi.entries)}`],
     ["input pixels read", `${num(f.pixels_read)} of ${num(h * wd)}`],
   ];
 }
@@ -49,10 +50,12 @@ function drawCopies() {
     return [];
   }
   const [h, w] = L.output_size, n = Math.min(L.out_channels, COPIES), cs = cellSize(h, w, 84);
-  const copies = range(n).map((o) => ({ o, weight: weightValue(o, 0), bias: L.bias ? biasValue(o) : 0,
+  const copies = range(n).map((o) => ({
+    o, weight: weightValue(o, 0), bias: L.bias ? biasValue(o) : 0,
     values: range(h).map((i) => range(w).map((j) => dotProduct(o, i, j).value)) }));
   const m = Math.max(1, ...copies.map((k) => Math.max(...k.values.flat().map(Math.abs))));
-  const figures = [["input x", null], ...copies.map((k) => [`${signed(k.weight)}·x + ${signed(k.bias)}`, k])];
+  const figures = [["input x", null],
+                   ...copies.map((k) => [`${signed(k.weight)}·x + ${signed(k.bias)}`, k])];
   for (const [caption, k] of figures) {
     const fig = box.appendChild(document.createElement("figure"));
     const canvas = fig.appendChild(document.createElement("canvas"));
@@ -67,7 +70,9 @@ function drawCopies() {
     }
     fig.appendChild(document.createElement("figcaption")).textContent = caption;
   }
-  if (L.out_channels > n) box.appendChild(document.createElement("p")).textContent = `… and ${L.out_channels - n} more`;
+  if (L.out_channels > n) {
+    box.appendChild(document.createElement("p")).textContent = `… and ${L.out_channels - n} more`;
+  }
   return copies;
 }
 
@@ -77,8 +82,13 @@ function readLayer() {
   const v = {};
   for (const name of FIELDS) {
     const raw = $(`in-${name}`).value, n = Number(raw), low = name === "padding" ? 0 : 1;
-    if (!Number.isInteger(n) || n < low) throw new Error(`${name} must be an integer ≥ ${low}; got '${raw}'`);
-    if (n > (LIMITS[name] || 1e9)) throw new Error(`the page draws ${name} up to ${LIMITS[name]}; got ${n} (the tables below are exact for any size)`);
+    if (!Number.isInteger(n) || n < low) {
+      throw new Error(`${name} must be an integer ≥ ${low}; got '${raw}'`);
+    }
+    if (n > (LIMITS[name] || Infinity)) {
+      throw new Error(`the page draws ${name} up to ${LIMITS[name]}; got ${n} (the tables ` +
+                      "below are exact for any size)");
+    }
     v[name] = n;
   }
   return layer(v.batch, v.in_channels, v.out_channels, [v.height, v.width], [1, 1],
@@ -120,16 +130,22 @@ function onGrid(event) {
   const i = Math.floor(event.offsetY / cs), j = Math.floor(event.offsetX / cs);
   if (L && i >= 0 && j >= 0 && i < L.output_size[0] && j < L.output_size[1]) select(i, j);
 }
-function onColumn(event) {
-  const c = event.target.getAttribute("data-channel");
-  if (c !== null && event.target.parentNode.id === "col-out") select(sel.i, sel.j, Number(c));
+function onColumn(event) {  // by position, so it works when channels are under a pixel tall
+  const svg = $("columns"), box = svg.getBoundingClientRect();
+  const x = event.clientX - box.left, y = event.clientY - box.top;
+  const o = Math.floor((y - Number(svg.dataset.top)) / Number(svg.dataset.unit));
+  if (L && x >= 240 && x <= 280 && o >= 0 && o < L.out_channels) select(sel.i, sel.j, o);
 }
 
+// The layer's own sizes, or the largest the page draws; a note says when they differ.
+const clamped = FIELDS.filter((name) => DATA.layer[name] > (LIMITS[name] || Infinity));
 for (const name of FIELDS) {
-  const [field, value] = [$(`in-${name}`), DATA.layer[name]];
-  field.value = Math.min(value, LIMITS[name] || value);
+  const field = $(`in-${name}`);
+  field.value = Math.min(DATA.layer[name], LIMITS[name] || Infinity);
   field.addEventListener("input", update);
 }
+$("clamped").textContent = clamped.length ? `The page starts at ${clamped.map((n) =>
+  `${n} ${LIMITS[n]} (yours: ${DATA.layer[n]})`).join(", ")}, the most it draws.` : "";
 $("in-bias").checked = DATA.layer.bias;
 $("in-bias").addEventListener("change", update);
 $("out-grid").addEventListener("click", onGrid);

@@ -87,7 +87,8 @@ function drawInput(d) {
   }
   ctx.globalAlpha = 1;
   outline(ctx, (d.input_pixel[1] + pw) * cs, (d.input_pixel[0] + ph) * cs, cs);
-  $("in-cap").textContent = `input ${h}x${w}x${L.in_channels}` + (ph || pw ? ` (+ padding ${ph})` : "") +
+  $("in-cap").textContent = `input ${h}x${w}x${L.in_channels}` +
+    (ph || pw ? ` (+ padding ${ph})` : "") +
     `; showing channel ${d.first_channel}, faded pixels are never read`;
 }
 
@@ -109,7 +110,8 @@ function drawOutput() {
   const canvas = $("out-grid"), ctx = canvas.getContext("2d");
   canvas.width = w * cs; canvas.height = h * cs;
   const cheap = h * w * (L.in_channels / L.groups) <= 2e6;
-  const values = range(h).map((r) => range(w).map((c) => (cheap ? dotProduct(sel.o, r, c).value : 0)));
+  const values = range(h).map((r) => range(w).map((c) => (cheap ? dotProduct(sel.o, r, c).value
+    : 0)));
   const m = Math.max(1, ...values.flat().map(Math.abs));
   values.forEach((row, r) => row.forEach((v, c) => {
     ctx.fillStyle = cheap ? diverging(v, m) : "#a1d99b";
@@ -129,37 +131,43 @@ function svgEl(name, attrs, text) {
 }
 
 // Input column, filter and output column as bars on ONE scale: 192 channels are 6x as tall
-// as 32. Returns the scale, which the state reports.
+// as 32. Each channel is a cell coloured by its value when a cell is at least a pixel tall.
+// Returns the scale, which the state reports.
 function drawColumns(d) {
-  const svg = $("columns"), cinG = d.terms.length;
-  const unit = Math.min(4, 320 / Math.max(L.in_channels, L.out_channels));
-  const top = 34, bars = [
-    ["col-in", "input column", L.in_channels, 0, (c) => xValue(c, ...d.input_pixel), 3],
-    ["col-w", `filter ${d.out_channel}`, cinG, d.first_channel, (c) => weightValue(d.out_channel, c - d.first_channel), 3],
-    ["col-out", "output column", L.out_channels, 0, (o) => dotProduct(o, sel.i, sel.j).value, 3 * cinG],
+  const svg = $("columns"), cinG = d.terms.length, o = d.out_channel;
+  const unit = Math.min(4, 320 / Math.max(L.in_channels, L.out_channels)), top = 34;
+  const inColour = (c) => (L.in_channels === 1 ? grey(xValue(c, ...d.input_pixel))
+    : diverging(xValue(c, ...d.input_pixel), 3));
+  const bars = [  // id, title, channels, first channel, colour of channel c, faded channel c
+    ["col-in", "input column", L.in_channels, 0, inColour,
+     (c) => c < d.first_channel || c >= d.first_channel + cinG],
+    ["col-w", `filter ${o}`, cinG, d.first_channel,
+     (c) => diverging(weightValue(o, c - d.first_channel), 3), () => false],
+    ["col-out", "output column", L.out_channels, 0,
+     (c) => diverging(dotProduct(c, sel.i, sel.j).value, 3 * cinG), () => false],
   ];
   svg.replaceChildren();
-  bars.forEach(([id, name, n, from, value, m], b) => {
-    const x = 20 + b * 110, g = svgEl("g", { id });
+  bars.forEach(([id, title, n, from, colour, faded], b) => {
+    const x = 20 + b * 110, g = svg.appendChild(svgEl("g", { id }));
     g.appendChild(svgEl("rect", { x, y: top + from * unit, width: 40, height: n * unit,
                                   fill: "#fff", stroke: "#222", class: "bar" }));
-    if (unit >= 1) {
-      for (let c = from; c < from + n; c++) {
-        const mark = id === "col-out" ? c === sel.o : id === "col-in" && (c < d.first_channel || c >= d.first_channel + cinG);
-        g.appendChild(svgEl("rect", { x: x + 1, y: top + c * unit, width: 38, height: unit,
-          fill: L.in_channels === 1 && id === "col-in" ? grey(value(c)) : diverging(value(c), m),
-          opacity: id === "col-in" && mark ? 0.2 : 1, "data-channel": c }));
-        if (mark && id === "col-out") g.appendChild(svgEl("rect", { x: x - 3, y: top + c * unit, width: 46, height: Math.max(unit, 2), fill: "none", stroke: "#d62728", "stroke-width": 2 }));
-      }
+    for (let c = from; unit >= 1 && c < from + n; c++) {
+      g.appendChild(svgEl("rect", { x: x + 1, y: top + c * unit, width: 38, height: unit,
+                                    fill: colour(c), opacity: faded(c) ? 0.2 : 1,
+                                    "data-channel": c }));
     }
-    g.appendChild(svgEl("text", { x: x + 20, y: 12, "text-anchor": "middle" }, name));
+    g.appendChild(svgEl("text", { x: x + 20, y: 12, "text-anchor": "middle" }, title));
     g.appendChild(svgEl("text", { x: x + 20, y: 27, "text-anchor": "middle" }, `${n} channels`));
-    svg.appendChild(g);
   });
-  svg.appendChild(svgEl("text", { x: 95, y: top + 14, "text-anchor": "middle", style: "font-size: 22px" }, "·"));
-  svg.appendChild(svgEl("text", { x: 205, y: top + 14, "text-anchor": "middle", style: "font-size: 22px" }, "→"));
+  svg.appendChild(svgEl("rect", { x: 237, y: top + o * unit, width: 46, height: Math.max(unit, 2),
+                                  fill: "none", stroke: "#d62728", "stroke-width": 2 }));
+  const sign = { "text-anchor": "middle", style: "font-size: 22px" };
+  svg.appendChild(svgEl("text", { x: 95, y: top + 14, ...sign }, "·"));
+  svg.appendChild(svgEl("text", { x: 205, y: top + 14, ...sign }, "→"));
   const tall = top + Math.max(L.in_channels, L.out_channels) * unit;
-  svg.appendChild(svgEl("text", { x: 10, y: tall + 18 }, `to scale: 1 channel = ${+unit.toFixed(3)} px`));
+  svg.appendChild(svgEl("text", { x: 10, y: tall + 18 },
+                        `to scale: 1 channel = ${+unit.toFixed(3)} px`));
   svg.setAttribute("height", tall + 26);
+  Object.assign(svg.dataset, { top, unit });
   return unit;
 }
