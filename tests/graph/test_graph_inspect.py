@@ -80,3 +80,14 @@ def test_inspect_leaves_model_alone_and_renders(tmp_path, capsys):
     assert "linear_chain" in capsys.readouterr().out
     png = render.plot_macs(result, tmp_path / "macs.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_chain_through_batchnorm_is_judged_with_its_shift():
+    # findings no longer folds BatchNorm to see chains: the shift it would fold into the 1x1's
+    # bias must still block 1x1 -> padded 3x3 (lost at the borders), and only that case.
+    padded = randomize_bn(Chain(nn.Conv2d(6, 8, 1, bias=False), nn.Conv2d(8, 4, 3, padding=1), bn=True))
+    (chain,) = [f for f in onebyone.inspect(padded, (1, 6, 5, 5)).findings if f["kind"] == "linear_chain"]
+    assert chain["modules"] == ["a", "b"] and "lost at the k x k conv's zero-padded borders" in chain["detail"]
+    unpadded = randomize_bn(Chain(nn.Conv2d(6, 8, 1, bias=False), nn.Conv2d(8, 4, 3), bn=True))
+    (chain,) = [f for f in onebyone.inspect(unpadded, (1, 6, 5, 5)).findings if f["kind"] == "linear_chain"]
+    assert chain["detail"].startswith("1x1 -> kxk: one conv")
