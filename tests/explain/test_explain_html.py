@@ -98,3 +98,20 @@ def test_every_kind_of_layer_renders(shape, options):
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", page)
     assert f"C = {e.layer.in_channels}" in labels
     assert str(e.matrix.channels_last.left).replace(" ", "") in [s.replace(" ", "") for s in labels]
+
+
+def test_page_formulas_name_the_python_functions_they_mirror():
+    """Every function of the page's formula block names its Python twin, and that twin exists."""
+    import importlib
+    from importlib import resources
+
+    import onebyone.explanation as package
+
+    code = resources.files(package).joinpath("page_formulas.js").read_text(encoding="utf-8")
+    functions = re.findall(r"^function (\w+)", code, flags=re.M)
+    mirrored = re.findall(r"^// mirrors ([\w.]+).*\n(?://.*\n)*function (\w+)", code, flags=re.M)
+    assert [js for _, js in mirrored] == functions and len(functions) >= 9
+    for python, _ in mirrored:
+        *module, name = python.split(".")
+        owner = importlib.import_module(".".join(["onebyone.explanation", *module]))
+        assert callable(getattr(owner, name)), python
