@@ -226,3 +226,22 @@ def test_a_pt2_keeps_its_input_guards(tmp_path):
         with pytest.raises(OneByOneError, match="64") as caught:
             program(torch.randn(1, 3, 96, 96))  # the export rejects it: so must the rewrite
         assert caught.value.__cause__ is not None
+
+
+class SecondName(nn.Module):
+    """`y += 1` through a second name of x: eager adds to x, torch.fx records a new tensor."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(4, 3, 1), nn.Conv2d(4, 5, 1)
+
+    def forward(self, x):
+        x = x * 1
+        a, y = self.a(x), x
+        y += 1
+        return torch.cat([a, self.b(x)], 1)
+
+
+def test_a_graph_that_is_not_the_model_is_refused():
+    with pytest.raises(OneByOneError, match="traces faithfully; its graph differs"):
+        onebyone.optimize(SecondName().eval(), (1, 4, 5, 5), speed=False)

@@ -1,4 +1,5 @@
 """merge_parallel, swap, memory_format, low_rank on toy models: structure, then numbers."""
+import pytest
 import torch
 from graph_toys import Siblings, assert_same_outputs, convs
 from torch import nn
@@ -92,3 +93,77 @@ def test_low_rank_by_rank_and_by_energy():
     error = float(rep2["details"][0].rsplit(" ", 1)[1])
     assert 0 < error < 1
     assert low_rank(trace(model), rank=12)[1]["changed"] == 0  # 12 * 44 > 24 * 20: no saving
+
+
+class WritesShared(nn.Module):
+    """Two sibling 1x1 convs and an in-place write to their shared input between them."""
+
+    def __init__(self, write):
+        super().__init__()
+        self.a, self.b, self.write = nn.Conv2d(4, 3, 1), nn.Conv2d(4, 5, 1), write
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        x = x * 1  # not the caller's tensor
+        a = self.a(x)
+        self.write(self, x)
+        return torch.cat([a, self.b(x)], 1)
+
+
+WRITES = {
+    "relu_()": lambda m, x: x.relu_(),
+    "add_()": lambda m, x: x.add_(1.0),
+    "torch.relu_": lambda m, x: torch.relu_(x),
+    "F.relu(inplace=True)": lambda m, x: nn.functional.relu(x, inplace=True),
+    "F.relu(x, True)": lambda m, x: nn.functional.relu(x, True),
+    "nn.ReLU(inplace=True)": lambda m, x: m.relu(x),
+    "a view's mul_()": lambda m, x: x.flatten(1).mul_(2.0),
+    "setitem": lambda m, x: x.__setitem__((slice(None), 0), 0.0),
+}
+
+
+@pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
+def test_no_merge_when_the_shared_input_is_written_in_place(write):
+    model, x = WritesShared(write).eval(), torch.randn(1, 4, 5, 5)
+    gm, rep = merge_parallel(propagate(trace(model), (x,)))
+    assert rep["changed"] == 0 and "in place" in rep["skipped"][0]
+    assert convs(gm) == 2
+    assert_same_outputs(model, gm, x)
+
+
+class WritesFirst(nn.Module):
+    """An in-place ReLU makes the input both siblings read (as in torchvision's Inception)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(4, 3, 1), nn.Conv2d(4, 5, 1)
+
+    def forward(self, x):
+        x = torch.relu_(x * 1)
+        return torch.cat([self.a(x), self.b(x)], 1)
+
+
+def test_a_write_before_both_siblings_does_not_block_the_merge():
+    model, x = WritesFirst().eval(), torch.randn(1, 4, 5, 5)
+    gm, rep = merge_parallel(propagate(trace(model), (x,)))
+    assert rep["changed"] == 1 and convs(gm) == 1
+    assert_same_outputs(model, gm, x)
+
+
+class PlusEquals(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(4, 3, 1), nn.Conv2d(4, 5, 1)
+
+    def forward(self, x):
+        x = x * 1
+        a = self.a(x)
+        x += 1  # torch.fx records a new node x + 1: the second conv reads another node
+        return torch.cat([a, self.b(x)], 1)
+
+
+def test_x_plus_equals_on_the_shared_input_keeps_outputs():
+    model, x = PlusEquals().eval(), torch.randn(1, 4, 5, 5)
+    gm, rep = merge_parallel(propagate(trace(model), (x,)))
+    assert rep["changed"] == 0
+    assert_same_outputs(model, gm, x)

@@ -59,9 +59,9 @@ def _optimize(model, example_input, passes, rank, energy, lossy_tolerance, speed
     # then inherits): the user's buffers and lazy parameters never move.
     model = copy.deepcopy(model)
     reference = [_reference_run(model, inputs)] + verify.outputs(model, checks[1:])
-    gm = propagate(trace(model), inputs)
     exact_tol = verify.tolerance(reference)
-    steps, current, current_out = [], gm, reference
+    gm, traced = _traced(model, inputs, checks, reference, exact_tol)
+    steps, current, current_out = [], gm, traced
     for name in names:
         options = {"rank": rank, "energy": energy} if name == "low_rank" else {}
         tol = max(exact_tol, lossy_tolerance) if name == "low_rank" else exact_tol
@@ -104,6 +104,21 @@ def _run(name, gm, options, inputs, checks):
     except Exception as e:
         rep["failure"] = _line(e)
         return None, rep, None
+
+
+def _traced(model, inputs, checks, reference, tol):
+    """(graph, its outputs), the graph checked against the model: a trace can miss what eager
+    code does (an in-place write through a second name, a buffer's update), and every pass is
+    judged against the graph before it, so the graph itself must be the model."""
+    first = []
+    gm = propagate(trace(model), inputs, keep_output=first)
+    outputs = first + verify.outputs(gm, checks[1:])
+    found = verify.compare(reference, outputs)
+    if not found["error"] <= tol:
+        raise OneByOneError(f"expected a model torch.fx traces faithfully; its graph differs from "
+                            f"the model at output {found['worst']} ({found['why']}: error "
+                            f"{found['error']:.2e}, tolerance {tol:.0e})")
+    return gm, outputs
 
 
 @torch.no_grad()

@@ -15,6 +15,7 @@ import operator
 import torch
 
 from ...nn import Conv1x1
+from ..inplace import written_in_place
 from ..patterns import match_siblings
 from ._rewrite import (called_once, clone, finish, free_name, keep_requires_grad, module, report,
                        requires_grad)
@@ -68,6 +69,9 @@ def _why_not(gm, nodes, convs):
         return "a module is called more than once"
     if requires_grad(*convs) is None:
         return "their parameters differ in requires_grad (one weight cannot be both)"
+    writer = written_in_place(gm, nodes[0].args[0], after=nodes[0])
+    if writer is not None:  # the later convs read other values than the first
+        return f"{writer.name} writes their input in place between or after them"
     return ""
 
 
