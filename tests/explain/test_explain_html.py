@@ -61,6 +61,8 @@ def test_labels_render_in_chromium(page, chromium, tmp_path):
     assert dom.count("<svg") == 8
     assert "x (4, 3)" in svg_text and "W^T (3, 2)" in svg_text and "y (4, 2)" in svg_text
     assert "The three agree exactly" in dom
+    assert '<div id="play-area">' in dom  # the script ran and showed the interactive part
+
 
 
 def test_screenshot_is_a_drawing(page, chromium, tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import onebyone
+from onebyone.explanation.html import write_html
 
 import page_checks as check
 from cdp import Browser
@@ -144,6 +145,21 @@ def test_the_button_switches_to_one_channel(browser, tmp_path):
     assert check.page_sizes(state)["cin"] == 1 and check.page_sizes(state)["groups"] == 1
     assert len(state["copies"]) == 8
     check.assert_dot_product(state)
+
+
+def test_without_javascript_the_static_facts_remain(chromium, tmp_path):
+    with Browser(chromium, tmp_path / "profile") as b:
+        b.page("Emulation.setScriptExecutionDisabled", value=True)
+        path = tmp_path / "page.html"
+        e = onebyone.explain("28x28x192", filters=32)
+        write_html([e], path)
+        b.open(path.as_uri(), ready="true")
+        root = b.page("DOM.getDocument")["root"]["nodeId"]
+        dom = b.page("DOM.getOuterHTML", nodeId=root)["outerHTML"]
+    assert '<div id="play-area" hidden="">' in dom  # the script never ran to show it
+    assert "This part needs JavaScript" in dom
+    p = e.matrix.channels_last
+    assert f"{p.left} @ {p.right} -&gt; {p.result}" in dom and "C = 192" in dom
 
 
 def _screenshot(browser, folder):

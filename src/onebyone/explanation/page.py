@@ -72,6 +72,7 @@ def section(layer):
     payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
     return f"""<section id="play"><h2>Play with it</h2>
 <noscript><p>This part needs JavaScript; the tables and drawings below do not.</p></noscript>
+<div id="play-area" hidden>
 <p>Change a size, then click or hover an output pixel: the page shows the input column it reads,
 the filter, and the dot product with the example's numbers (small integers made up by the page,
 the same for any size; with one input channel, a photograph).{differs}</p>
@@ -88,6 +89,7 @@ the output column)</figcaption></figure>
 <div id="copies"></div>
 <table id="live"></table>
 <pre id="state"></pre>
+</div>
 <script type="application/json" id="onebyone-data">{payload}</script>
 {_scripts()}
 </section>"""

@@ -151,5 +151,6 @@ $("in-bias").addEventListener("change", update);
 $("out-grid").addEventListener("click", onGrid);
 $("out-grid").addEventListener("mousemove", onGrid);
 $("columns").addEventListener("click", onColumn);
+$("play-area").hidden = false;  // hidden until the script runs: no empty boxes without it
 update();
 window.onebyoneReady = true;

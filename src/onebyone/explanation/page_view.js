@@ -7,7 +7,9 @@ const $ = (id) => document.getElementById(id);
 const SVGNS = "http://www.w3.org/2000/svg"; // a namespace name, never fetched
 const FIELDS = ["batch", "height", "width", "in_channels", "out_channels", "groups", "stride",
                 "padding"];
-const LIMITS = { height: 256, width: 256, in_channels: 4096, out_channels: 4096 };
+// The most the page draws; beyond these its drawings and exact integers would not keep up.
+const LIMITS = { batch: 4096, height: 256, width: 256, in_channels: 4096, out_channels: 4096,
+                 stride: 256, padding: 256 };
 const COPIES = 16; // scaled copies drawn for one input channel
 let L = null;
 const sel = { i: 0, j: 0, o: 0 };
