@@ -28,6 +28,7 @@ def layer(batch, in_channels, out_channels, input_size, kernel, stride, padding,
             f"{_x(padding)} ({_x(padded)}); expected a kernel that fits, or more --padding"
         )
     output_size = tuple((n - k) // s + 1 for n, k, s in zip(padded, kernel, stride))
+    _check_sizes(batch, in_channels, out_channels, input_size, output_size, kernel, groups)
     return facts.Layer(
         dims=dims, batch=batch, in_channels=in_channels, out_channels=out_channels,
         input_size=tuple(input_size), kernel=tuple(kernel), stride=tuple(stride),
@@ -35,6 +36,24 @@ def layer(batch, in_channels, out_channels, input_size, kernel, stride, padding,
         input_shape_nchw=(batch, in_channels) + tuple(input_size),
         output_shape_nchw=(batch, out_channels) + output_size,
     )
+
+
+MAX_ELEMENTS = 2**63 - 1  # torch counts a tensor's elements in an int64
+MAX_KERNEL = 2**16  # per axis; the tap counts loop over the kernel, never over the image
+
+
+def _check_sizes(batch, cin, cout, input_size, output_size, kernel, groups):
+    """Absurd sizes get a clear error at once instead of facts about no possible tensor."""
+    if max(kernel) > MAX_KERNEL:
+        raise OneByOneError(f"expected a kernel of at most {MAX_KERNEL:,} per axis; got "
+                            f"{_x(kernel)}")
+    for what, shape in (("input", (batch, cin) + tuple(input_size)),
+                        ("output", (batch, cout) + tuple(output_size)),
+                        ("weight", (cout, cin // groups) + tuple(kernel))):
+        if prod(shape) > MAX_ELEMENTS:
+            raise OneByOneError(
+                f"the {what} {shape} would have {prod(shape):.3g} elements; a torch tensor holds "
+                f"at most 2**63 - 1 ({MAX_ELEMENTS:.3g}); expected smaller sizes")
 
 
 def _x(sizes):

@@ -27,8 +27,10 @@ def pytorch_code(L):
         "import torch",
         "import torch.nn.functional as F",
         "",
-        f"conv = torch.nn.{CONV[d]}({cin}, {cout}, kernel_size={_t(L.kernel)}, "
-        f"stride={_t(L.stride)}, padding={_t(L.padding)}, groups={g}, bias={L.bias})",
+        f"conv = torch.nn.{CONV[d]}(",
+        f"    {cin}, {cout}, kernel_size={_t(L.kernel)}, stride={_t(L.stride)}, "
+        f"padding={_t(L.padding)},",
+        f"    groups={g}, bias={L.bias})",
         f"x = torch.randn{_t(L.input_shape_nchw)}  # (N, C, {AXES[d]})",
         f"y = conv(x)  # {_t(L.output_shape_nchw)}",
         "",
@@ -66,8 +68,9 @@ def pytorch_code(L):
             f"rows = rows.reshape({out_pixels}, {g}, {cin_g * K}).transpose(0, 1)  "
             f"# (groups, N*P, Cin/groups*K)",
             f"W = conv.weight.reshape({g}, {cout_g}, {cin_g * K})  # one block per group",
-            f"y2 = (rows @ W.transpose(1, 2)).transpose(0, 1).reshape({out_pixels}, {cout})"
-            f"{bias}  # {g} products ({out_pixels}, {cin_g * K}) @ ({cin_g * K}, {cout_g})",
+            f"y2 = (rows @ W.transpose(1, 2)).transpose(0, 1)  "
+            f"# {g} products ({out_pixels}, {cin_g * K}) @ ({cin_g * K}, {cout_g})",
+            f"y2 = y2.reshape({out_pixels}, {cout}){bias}",
         ]
     back = _t((0, d + 1) + tuple(range(1, d + 1)))
     lines += [
@@ -86,11 +89,21 @@ def pytorch_code(L):
         ]
         if L.bias:
             lines.append("    linear.bias.copy_(conv.bias)")
-        lines.append(f"torch.testing.assert_close(linear({source}.permute{last}).permute{back}, y)")
+        lines += [f"y3 = linear({source}.permute{last}).permute{back}",
+                  "torch.testing.assert_close(y3, y)"]
         said += " == Linear at every pixel"
     kind = "1x1" if one else "x".join(map(str, L.kernel))
     lines.append(f'print("{kind} conv == {said}: all equal")')
-    return "\n".join(lines) + "\n"
+    return "\n".join(_short(line) for line in lines) + "\n"
+
+
+def _short(line, width=79):
+    """A line with a trailing comment that would pass `width` gets the comment above it."""
+    code, sep, comment = line.partition("  # ")
+    if not sep or len(line) <= width:
+        return line
+    indent = code[:len(code) - len(code.lstrip())]
+    return f"{indent}# {comment}\n{code}"
 
 
 def _t(values):

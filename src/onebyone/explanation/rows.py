@@ -4,6 +4,8 @@ Text and HTML lay these out differently; the words and numbers are the same in b
 """
 from . import fmt
 
+WIDTH = 80  # the example's aligned grids fit this many columns, or are stacked or left out
+
 
 def sections(e):
     """Every table of the explanation, in reading order."""
@@ -116,7 +118,7 @@ def example_lines(ex):
     lines += gemm_lines(ex)
     m = ex.whole_image
     name = "kron(W, I_P)" if one and ex.whole_image_agrees and _plain(ex) else "matrix"
-    if len(m[0]) <= 24:  # wider than this stops being readable in a terminal
+    if 4 * len(m[0]) + 2 <= WIDTH:  # one row per line, within 80 columns
         lines.append(f"the whole-image {name}, ({len(m)}, {len(m[0])}), times the flattened "
                      "image (channel by channel):")
         lines += ["  " + " ".join(f"{v:3d}" for v in row) for row in m]
@@ -208,6 +210,12 @@ def gemm_lines(ex):
     cells = [[" ".join(f"{v:3d}" for v in row) for row in g] for g in grids]
     widths = [max(len(h), *(len(c) for c in col)) for h, col in zip(heads, cells)]
     signs = ["  @  ", "  +  ", "  =  "]
+    if sum(widths) + 17 > WIDTH:  # side by side would not fit 80 columns: stack them
+        lines = ["as one matrix product, a row per output pixel (channels last), "
+                 "x @ W^T + bias = y:"]
+        for head, col in zip(heads, cells):
+            lines += [f"  {head}:"] + [f"    {c}" for c in col]
+        return lines
     if not all(k == 1 for k in ex.kernel) or len(ex.gemm_x[0]) > 8:  # too wide to print
         return [f"as one matrix product, a row per output pixel (im2col): x {heads[0][2:]} @ "
                 f"W^T {heads[1][4:]} + bias = y {heads[3][2:]}"]

@@ -1,5 +1,7 @@
 """The terminal rendering: rich tables and paragraphs laid out from rows.py, nothing computed."""
 import io
+import os
+import sys
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,7 +12,7 @@ from . import fmt, rows
 
 def render(e, console=None):
     """Print the explanation `e` to a rich console (default: the terminal)."""
-    console = console or Console()
+    console = console or Console(width=terminal_width())
     console.print(f"[bold]{escape(fmt.layer_title(e.layer))}[/]")
     console.print(escape(rows.header(e.layer)))
     console.print("[bold]Answers[/] (for this layer; the evidence follows)")
@@ -31,8 +33,8 @@ def render(e, console=None):
     if e.example is not None:
         first, *rest = rows.example_lines(e.example)
         console.print(f"[bold]{escape(first)}[/]")
-        for line in rest:
-            console.print(escape(line), soft_wrap=True)
+        for line in rest:  # wrapped at spaces, so a number is never cut in two
+            console.print(escape(line))
     console.print("[bold]PyTorch code[/] (runs as is: python -c or a file; asserts they agree)")
     for line in e.pytorch_code.splitlines():  # never wrapped: it must paste and run
         console.print(escape(line), soft_wrap=True, highlight=False)
@@ -48,3 +50,21 @@ def to_text(e, width=100):
     buffer = io.StringIO()
     render(e, Console(file=buffer, width=width, no_color=True, highlight=False))
     return buffer.getvalue()
+
+
+def terminal_width(default=80):
+    """COLUMNS if set, else the width of the user's terminal even when stdout is piped
+    (`onebyone explain ... | less` reads stderr's or stdin's terminal), else `default`.
+
+    >>> terminal_width() > 0
+    True
+    """
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    for stream in (sys.stdout, sys.stderr, sys.stdin):
+        try:
+            return os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):  # not a terminal, closed, or replaced
+            continue
+    return default
