@@ -55,7 +55,8 @@ def photo():
     import matplotlib.cbook
     import matplotlib.image
 
-    grey = matplotlib.image.imread(matplotlib.cbook.get_sample_data("grace_hopper.jpg"))
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    grey = matplotlib.image.imread(path)
     grey = grey.astype(np.float64).mean(axis=-1)  # (600, 512) grey levels
     block = 12
     face = grey[100:100 + PHOTO * block, 88:88 + PHOTO * block]  # the face and the cap
@@ -76,12 +77,11 @@ def example_tensors(n_in, height, width, n_out, groups, bias=True):
     >>> x.shape, w.shape, b.shape, set(np.unique(w)) <= set(WEIGHTS)
     ((1, 192, 28, 28), (32, 192), (32,), True)
     """
-    c, i, j = np.meshgrid(np.arange(n_in), np.arange(height), np.arange(width), indexing="ij")
     if n_in == 1:
-        rows = np.asarray(photo())[np.arange(height) * PHOTO // height]
-        x = rows[:, np.arange(width) * PHOTO // width][None]
+        x = [[[photo_value(i, j, height, width) for j in range(width)] for i in range(height)]]
     else:
-        x = input_value(c, i, j)
+        x = input_value(*np.meshgrid(np.arange(n_in), np.arange(height), np.arange(width),
+                                     indexing="ij"))
     o, k = np.meshgrid(np.arange(n_out), np.arange(n_in // groups), indexing="ij")
     w = weight_value(o, k)
     b = bias_value(np.arange(n_out)) if bias else np.zeros(n_out)
