@@ -84,5 +84,6 @@ def assert_dot_product(state):
     assert [t[1] for t in d["terms"]] == column.tolist()  # the input column it reads
     assert d["value"] == y[o, i, j]
     assert state["column"] == y[:, i, j].tolist()  # every output channel at that pixel
-    assert state["dot_text"].rstrip().endswith(f"= {d['value']:g}")
+    shown_total = f"= {d['value']:g}" + ("" if s["bias"] else " (no bias)")
+    assert state["dot_text"].endswith(shown_total)
     assert ("…" in state["dot_text"]) == (cin_g > 8)  # a long sum is shortened, never its total

@@ -59,7 +59,7 @@ function dotText(d) {
   return `y[${d.out_channel}] at output (${d.pixel.join(", ")}) reads ${where}, ` +
     `channels ${d.first_channel}..${last}:\n  ${parts.join(" + ")}` +
     (n > 8 ? `\n  = ${d.sum} (the ${n} products)` : ` = ${d.sum}`) +
-    ` + bias ${signed(d.bias)} = ${d.value}`;
+    (L.bias ? ` + bias ${signed(d.bias)} = ${d.value}` : " (no bias)");
 }
 
 // Colours: values in [-m, m] from blue through white to red; photo levels 0..9 as greys.
