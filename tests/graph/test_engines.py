@@ -15,6 +15,8 @@ from onebyone.graph import engines
 from onebyone.graph.engines import base
 from onebyone.graph.engines.choose import fastest
 from onebyone.graph.load import load
+from onebyone.graph.speed import denormals_flushed
+from onebyone.graph.state import flush_denormal
 
 FAST = ["torch", "onnxruntime", "openvino"]  # seconds each; compile has its own tests below
 SUFFIX = {"torch": ".pt", "compile": ".pt2", "onnxruntime": ".onnx", "openvino": ".xml"}
@@ -52,7 +54,7 @@ def fresh(example, seed=7):
 
 def assert_reproduces(engine, model, inputs):
     """The engine's result has the model's structure and values (each output on its scale)."""
-    with torch.no_grad(), base.denormals_flushed():
+    with torch.no_grad(), denormals_flushed():
         expected, got = model(*inputs), engine(*inputs)
     flat_e, spec_e = torch.utils._pytree.tree_flatten(expected)
     flat_g, spec_g = torch.utils._pytree.tree_flatten(got)
@@ -123,7 +125,7 @@ def test_torch_flush_denormal_setting_is_restored(flush_before, heads):
     try:
         for target in FAST:
             engines.build(target, *heads)(*heads[1])
-            assert base._flush_is_on() == flush_before
+            assert flush_denormal() == flush_before
     finally:
         torch.set_flush_denormal(False)
 

@@ -21,7 +21,8 @@ import torch
 
 from ...errors import OneByOneError
 from .. import verify as _verify
-from .base import Engine, Signature, denormals_flushed, first_line
+from ..speed import denormals_flushed
+from .base import Engine, Signature, first_line
 
 # target -> (module in this package, the package it needs, the extra that installs it)
 TARGETS = {

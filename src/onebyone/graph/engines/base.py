@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils._pytree import tree_flatten, tree_unflatten, treespec_dumps, treespec_loads
 
 from ...errors import OneByOneError
+from ..speed import denormals_flushed
 
 
 def require(module, extra):
@@ -32,32 +33,6 @@ def require(module, extra):
 def first_line(e):
     """'Type: first line of the message' for an exception raised by torch or an engine."""
     return f"{type(e).__name__}: {(str(e).strip() or '?').splitlines()[0]}"
-
-
-def _flush_is_on():
-    # torch has a setter and no getter: with flushing on, a subnormal input reads as zero.
-    return bool((torch.tensor([1e-40]) * 1.0)[0] == 0)
-
-
-@contextlib.contextmanager
-def denormals_flushed():
-    """Subnormal floats flushed to zero inside the block, torch's setting as it was after.
-
-    Random-weight models produce subnormals that make every engine ~50x slower; each engine
-    compared runs with them flushed (onnxruntime and OpenVINO through their session options).
-
-    >>> with denormals_flushed():
-    ...     float(torch.tensor([1e-40]) * 1.0)
-    0.0
-    >>> _flush_is_on()
-    False
-    """
-    before = _flush_is_on()
-    torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        torch.set_flush_denormal(before)
 
 
 class Signature:

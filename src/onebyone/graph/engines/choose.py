@@ -7,21 +7,8 @@ dropped; both are reported with the reason. Only verified engines are timed.
 import torch
 
 from ...errors import OneByOneError
-from ...timing import interleaved
+from ..speed import time_models
 from . import TARGETS, available, build
-from .base import denormals_flushed
-
-
-def time_engines(engines, example, runs=15, warmup=2):
-    """{name: median seconds per call} of the engines {name: module} on the example tuple.
-
-    >>> t = time_engines({"relu": torch.nn.ReLU()}, (torch.randn(8),), runs=3)
-    >>> list(t), t["relu"] > 0
-    (['relu'], True)
-    """
-    calls = {name: (lambda e=engine: e(*example)) for name, engine in engines.items()}
-    with denormals_flushed(), torch.no_grad():
-        return interleaved(calls, warmup=warmup, min_rounds=runs, max_rounds=runs)
 
 
 def fastest(model, example, targets=None, *, reference=None, runs=15, n_random=2, seed=0,
@@ -58,7 +45,7 @@ def fastest(model, example, targets=None, *, reference=None, runs=15, n_random=2
         raise OneByOneError(f"expected at least one target to run and verify; got none of "
                             f"{', '.join(targets)} ({_reasons(report)})")
     _say(progress, f"timing {', '.join(engines)} interleaved")
-    times = time_engines(engines, tuple(example), runs)
+    times = time_models(engines, tuple(example), runs=runs)
     for target, engine in engines.items():
         report["targets"][target] = {"ms": times[target] * 1e3, "warmup_s": engine.warmup_s,
                                      "error": engine.verified["error"],
