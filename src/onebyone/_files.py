@@ -28,11 +28,17 @@ def write_atomic(path, write, mode="w"):
     >>> write_atomic(target, lambda f: f.write("whole"))
     >>> open(target).read()
     'whole'
+    >>> oct(os.stat(target).st_mode & 0o777) == oct(0o666 & ~os.umask(os.umask(0)))
+    True
     """
     path = os.fspath(path)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".onebyone-",
                                suffix=os.path.splitext(path)[1])
     try:
+        # mkstemp makes the file 0600; a written output gets the mode any new file gets here.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, mode, **({"newline": ""} if "b" not in mode else {})) as f:
             write(f)
         os.replace(tmp, path)
