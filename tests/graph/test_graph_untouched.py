@@ -141,3 +141,12 @@ def test_a_merge_of_frozen_and_trainable_siblings_is_refused():
     assert report["passes"][0]["changed"] == 0
     assert any("requires_grad" in s for s in report["passes"][0]["skipped"])
     assert not gm.get_submodule("a").weight.requires_grad and gm.get_submodule("b").weight.requires_grad
+
+
+def test_folding_keeps_a_trainable_layer_trainable():
+    # torch's fuse_conv_bn_eval makes a conv without bias get a frozen one; then a merge of
+    # such convs would see mixed flags and be refused.
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 8, 1, bias=False), nn.BatchNorm2d(8)))
+    gm, report = onebyone.optimize(model, (1, 3, 8, 8), passes=["fold_bn"], speed=False)
+    assert report["passes"][0]["changed"] == 1
+    assert all(p.requires_grad for p in gm.parameters())
