@@ -91,7 +91,8 @@ def test_one_channel_outputs_are_scaled_copies_measured():
     x = torch.rand(1, 1, 28, 28) + 0.5  # away from 0: the ratios below stay well conditioned
     y = (conv(x) - conv.bias.reshape(1, -1, 1, 1)).detach()  # (1, 16, 28, 28)
     ratios = y[0] / x[0]  # each output channel is the digit times one number
-    assert torch.allclose(ratios, conv.weight.reshape(16, 1, 1).expand_as(ratios), rtol=1e-4, atol=1e-5)
+    scales = conv.weight.reshape(16, 1, 1).expand_as(ratios)
+    assert torch.allclose(ratios, scales, rtol=1e-4, atol=1e-5)
     assert np.linalg.matrix_rank(y.reshape(16, -1).numpy(), tol=1e-4) == 1
     k3 = _answers(onebyone.explain("28x28x1", filters=16, kernel=3))["cin_one"]
     assert k3.startswith("No")

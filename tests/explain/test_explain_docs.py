@@ -31,7 +31,7 @@ def _commands():
 def test_doc_shows_each_question_with_a_command():
     text = DOC.read_text()
     questions = re.findall(r'^## "(.*)"$', text, flags=re.M)
-    assert len(questions) == 6
+    assert len(questions) == 7
     for q in questions:  # each question's section has its command and its output
         section = text.split(f'## "{q}"')[1].split("\n## ")[0]
         assert "```console\n$ onebyone explain" in section, q

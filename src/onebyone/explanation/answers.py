@@ -27,6 +27,7 @@ def answers(L, w, cost, matrix):
     g, cin, cout = L.groups, L.in_channels, L.out_channels
     cin_g, cout_g = cin // g, cout // g
     hw_in, hw_out = _x(L.input_size), _x(L.output_size)
+    each = "the one filter" if cout == 1 else f"each of the {cout} filters"
     # The most specific questions first; sorting keeps this order among equals.
     found = [
         _cin_one(L, one, cin_g, cout_g),
@@ -42,10 +43,11 @@ def answers(L, w, cost, matrix):
         ), not one),
         _dims(L, w),
         Answer("shrink", f"How does a {_x(w.filter_shape)} filter shrink {hw_in}x{cin}?", (
-            f"It does not shrink the image: at every output pixel each of the {cout} filters "
+            f"It does not shrink the image: at every output pixel {each} "
             f"takes one dot product with the {_x(w.filter_shape)} values it covers"
-            f"{' in its group' if g > 1 else ''} and gives one number, so {cout} filters give "
-            f"{cout} numbers per pixel: {hw_in}x{cin} becomes {hw_out}x{cout}. The number of "
+            f"{' in its group' if g > 1 else ''} and gives one number, so {plural(cout, 'filter')} "
+            f"give{'s' if cout == 1 else ''} {plural(cout, 'number')} per pixel: {hw_in}x{cin} "
+            f"becomes {hw_out}x{cout}. The number of "
             f"filters sets the output depth"
             + (f"; kernel, stride and padding set {hw_out}." if hw_out != hw_in else ".")
         ), L.out_channels < L.in_channels),
@@ -107,15 +109,16 @@ def _cin_eq_cout(L, one, cin_g, cout_g):
 
 
 def _cin_one(L, one, cin_g, cout_g):
-    question = (f"With one input channel, are the {L.out_channels} outputs scaled copies of "
-                f"the input (say an MNIST digit)?")
+    outputs = plural(L.out_channels, "output")
+    question = (f"With one input channel, are the {outputs} scaled copies of the input (say an "
+                f"MNIST digit)?")
     copies = ("each output channel o is w[o] * x + b[o]: the image times one number, plus a "
               "constant, so all of them together have rank 1 until a nonlinearity")
     if cin_g == 1 and one:
         text = f"Yes: here {copies}."
     elif one:
         text = (f"Not here: each output mixes {cin_g} input channels. With one input channel "
-                f"(e.g. 28x28x1 -> {L.out_channels} filters), yes: {copies}.")
+                f"(e.g. 28x28x1 -> {plural(L.out_channels, 'filter')}), yes: {copies}.")
     else:
         text = (f"No: a {_x(L.kernel)} kernel weighs a neighbourhood (a blur, an edge "
                 f"detector), so its outputs are filtered images, not scaled copies; only a 1x1 "
@@ -130,10 +133,11 @@ def _dims(L, w):
     name = f"Conv{other}d"
     text = (f"This {CONV[L.dims]} has {plural(w.filters, 'filter')} of {_x(w.filter_shape)}: "
             f"{w.kernels:,} kernels of {_x(L.kernel)}, {w.params_with_bias:,} parameters. A "
-            f"{name} with {w.filters} filters of {_x(kernel)} on the same "
+            f"{name} with {plural(w.filters, 'filter')} of {_x(kernel)} on the same "
             f"{L.in_channels} channels has the same {w.kernels:,} kernels (filters x input "
             f"channels{'/groups' if L.groups > 1 else ''}) but each is {_x(kernel)}: "
-            f"{weights:,} weights + {w.filters} biases = {weights + w.filters:,} parameters.")
+            f"{plural(weights, 'weight')} + {w.filters:,} bias{'es' if w.filters > 1 else ''} = "
+            f"{weights + w.filters:,} parameters.")
     return Answer("conv2d_vs_conv3d", "How many kernels does Conv2D use, and Conv3D?", text,
                   L.dims == 3 or prod(L.kernel) > 1)
 

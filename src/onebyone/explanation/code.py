@@ -18,7 +18,8 @@ def pytorch_code(L):
     1x1 conv == reshape + matmul == Linear at every pixel: all equal
     """
     d, g, K = L.dims, L.groups, prod(L.kernel)
-    cin, cout, cin_g, cout_g = L.in_channels, L.out_channels, L.in_channels // g, L.out_channels // g
+    cin, cout = L.in_channels, L.out_channels
+    cin_g, cout_g = cin // g, cout // g
     one = K == 1
     out_pixels = L.batch * prod(L.output_size)
     spatial = tuple(range(2, 2 + d))
@@ -47,7 +48,8 @@ def pytorch_code(L):
             source = "x_read"
         pixels = "N*" + AXES[d].replace(", ", "*") if source == "x" and not any(L.padding) else \
             "N * output pixels"
-        lines.append(f"rows = {source}.permute{last}.reshape({out_pixels}, {cin})  # ({pixels}, Cin)")
+        lines.append(f"rows = {source}.permute{last}.reshape({out_pixels}, {cin})  "
+                     f"# ({pixels}, Cin)")
     else:
         unfold = "".join(f".unfold({2 + i}, {k}, {s})"
                          for i, (k, s) in enumerate(zip(L.kernel, L.stride)))

@@ -58,7 +58,7 @@ def _dots(x, w, b, S):
     return tuple(dots)
 
 
-def _slides(x, w, b, S):
+def _slides(x, w, S):
     """Filter 0 as its Cin/groups kernels: each slid over its own channel, then summed."""
     import torch
     import torch.nn.functional as F
@@ -116,7 +116,8 @@ def example(layer, seed=0):
     return Example(
         seed=seed, in_channels=cin, out_channels=cout, groups=g, size=size,
         x_hwc=_ints(to_hwc(x)),
-        weight=_ints(w.reshape(cout, -1) if prod(S.kernel) == 1 else w), bias=_ints(b), dot_products=dots,
+        weight=_ints(w.reshape(cout, -1) if prod(S.kernel) == 1 else w), bias=_ints(b),
+        dot_products=dots,
         output_hwc=_ints(to_hwc(by_hand)),
         output_onebyone=None if ours is None else _nested(to_hwc(ours)),
         output_torch=_nested(to_hwc(theirs)), max_abs_diff=diff, whole_image=_ints(m),
@@ -126,5 +127,5 @@ def example(layer, seed=0):
         stand_in=standin.sentence(S, layer), kernel=S.kernel, stride=S.stride,
         padding=S.padding, output_size=S.output_size,
         weight_rank=int(np.linalg.matrix_rank(full)),
-        kernel_slides=_slides(x, w, b, S) if prod(S.kernel) > 1 else (),
+        kernel_slides=_slides(x, w, S) if prod(S.kernel) > 1 else (),
     )
