@@ -4,6 +4,7 @@ Every option arrives as text and is parsed by onebyone.explanation.parse, so a b
 OneByOneError (one line, exit 2) and never a typer conversion error or a traceback.
 `--block NAME` lists the 1x1 convs of one of onebyone.blocks on the given H x W x C input.
 """
+import textwrap
 from typing import List, Optional
 
 import typer
@@ -51,12 +52,15 @@ def explain(
     html: Optional[str] = typer.Option(None, "--html", help="Write a self-contained HTML page."),
     block: Optional[str] = typer.Option(
         None, "--block", help="A block of onebyone.blocks (fire, inception, ...): list its 1x1 convs."),
+    list_blocks: bool = typer.Option(False, "--list-blocks", help="List the blocks --block knows."),
 ):
     """Explain a convolution layer: weights, params, FLOPs, matrix views, roofline, notes."""
     from ..explanation import parse
 
     if (shape or "").startswith("--"):  # an unknown option, let through as the shape
         raise OneByOneError(f"no such option: {shape} (see onebyone explain --help)")
+    if list_blocks:
+        return _list_blocks()
     if (shape is None) == (input is None):
         raise OneByOneError(
             "give the input once: a shape such as 28x28x192, or --input 1,192,28,28 --layout nchw; "
@@ -107,16 +111,52 @@ def _emit(explanations, as_json, html):
 def _block(name, shape, as_json):
     """The block's 1x1 convs on an H x W x C input (given as SHAPE or --input)."""
     from ..blocks import ROLES, describe
-    from ..explanation import block, parse
+    from ..explanation import block, block_cost, parse
 
     if "," in shape:
         raise OneByOneError(f"--block takes the input as H x W x C, e.g. 28x28x192; got {shape!r}")
     _, channels, size = parse.layer_shape(shape, None, 2)
     rows = describe(name, size[0], size[1], channels)
     totals = block.totals(rows)
+    cost = block_cost.summary(block_cost.count(_meta_block(name, channels),
+                                               (1, channels) + size))
     if as_json:
         import json
 
-        typer.echo(json.dumps(block.as_dict(name, shape, rows, totals)))
+        typer.echo(json.dumps(block.as_dict(name, shape, rows, totals, cost)))
     else:
-        block.render(name, shape, rows, totals, ROLES)
+        block.render(name, shape, rows, totals, ROLES, console=_console(), cost=cost)
+
+
+def _meta_block(name, channels):
+    """The block on the meta device: shapes only, no memory for (H*W)^2 attention maps."""
+    import torch
+
+    from ..blocks import build
+
+    with torch.device("meta"):
+        return build(name, channels)
+
+
+def _console():
+    from rich.console import Console
+
+    from ..explanation.text import terminal_width
+
+    return Console(width=terminal_width())
+
+
+def _list_blocks():
+    """Every block --block knows, with what it is built as."""
+    from ..blocks import BLOCKS
+
+    from ..explanation.text import terminal_width
+
+    names = max(map(len, BLOCKS)) + 2
+    for name, make in BLOCKS.items():
+        what = " ".join((make.__doc__ or "").split())  # the docstring: how it is built from C
+        lines = textwrap.wrap(what, max(20, terminal_width() - names)) or [""]
+        typer.echo(name.ljust(names) + lines[0])
+        for line in lines[1:]:
+            typer.echo(" " * names + line)
+    typer.echo("usage: onebyone explain --block NAME HxWxC, e.g. --block fire 55x55x96")
