@@ -5,6 +5,7 @@ import copy
 import os
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from graph_toys import ATOL_SCALE, RTOL, randomize_bn, snapshot
@@ -13,7 +14,7 @@ from torch import nn
 from onebyone import OneByOneError
 from onebyone.graph import engines
 from onebyone.graph.engines import base
-from onebyone.graph.engines.choose import fastest
+from onebyone.graph import targets
 from onebyone.graph.load import load
 from onebyone.graph.speed import denormals_flushed
 from onebyone.graph.state import flush_denormal
@@ -115,7 +116,8 @@ def test_missing_package_names_the_extra(target, extra, heads, monkeypatch):
     assert target not in engines.available()
     with pytest.raises(OneByOneError, match=rf"pip install 'onebyone\[{extra}\]'"):
         engines.build(target, *heads)
-    _, report = fastest(*heads, targets=["torch", target], runs=3)
+    model, example = heads
+    _, _, report = targets.fastest(["torch", target], model, (), None, example, model, runs=3)
     assert report["target"] == "torch" and extra in report["skipped"][target]
 
 
@@ -179,13 +181,55 @@ def test_load_rejects_unknown_suffixes_and_foreign_files(tmp_path):
 
 
 def test_fastest_times_every_verified_target_and_keeps_the_fastest(heads):
+    model, example = heads
     seen = []
-    engine, report = fastest(*heads, targets=FAST, runs=5, progress=seen.append)
+    engine, graph, report = targets.fastest(FAST, model, (), None, example, model, runs=5,
+                                            progress=seen.append)
     timed = report["targets"]
-    assert sorted(timed) == sorted(FAST) and report["target"] == engine.target
+    assert sorted(timed) == sorted(FAST) and report["target"] == engine.target and graph is model
     assert timed[engine.target]["ms"] == min(t["ms"] for t in timed.values())
     assert all(t["error"] <= t["tolerance"] and t["warmup_s"] > 0 for t in timed.values())
     assert len(seen) == len(FAST) + 1
+
+
+class ThroughNumpy(nn.Module):
+    """Runs in torch; an ONNX export records the NumPy detour as a constant, which the check
+    on fresh random inputs must catch."""
+
+    def forward(self, x):
+        return torch.from_numpy(np.tanh(x.numpy())) * 2
+
+
+def test_a_target_failing_to_build_or_verify_is_dropped_with_the_reason():
+    model, example = ThroughNumpy(), (torch.randn(2, 3),)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's warning about the NumPy call
+        _, _, report = targets.fastest(["torch", "onnxruntime"], model, (), None, example, model, runs=3)
+        assert report["target"] == "torch"
+        assert "output error is" in report["targets"]["onnxruntime"]["dropped"]
+        with pytest.raises(OneByOneError, match=r"at least one target.*onnxruntime: expected"):
+            targets.fastest(["onnxruntime"], model, (), None, example, model, runs=3)
+
+
+@pytest.mark.parametrize("with_ms,kept", [(80.0, True), (99.0, False), (120.0, False)])
+def test_a_pass_stays_only_if_the_target_runs_faster_beyond_noise(with_ms, kept, heads, monkeypatch):
+    model, example = heads
+    candidate = copy.deepcopy(model)
+    candidate.rewritten = True  # the torch engine runs a copy: tell it apart by this mark
+    monkeypatch.setattr(targets, "time_models", lambda models, *a, **k: {
+        name: (with_ms if hasattr(m.module, "rewritten") else 100.0) / 1e3
+        for name, m in models.items()})
+    applied = []
+
+    def apply(graph, name):
+        applied.append(name)
+        return candidate if name == "swap" else None  # the other passes change nothing
+
+    engine, graph, info = targets.for_target("torch", model, ("merge_parallel", "swap", "fold_bn"),
+                                             apply, example, model)
+    assert applied == ["merge_parallel", "swap"]  # fold_bn is not the target's to choose
+    assert (graph is candidate) == kept and info["passes"] == (["swap"] if kept else [])
+    assert info["trials"] == [{"pass": "swap", "with_ms": with_ms, "without_ms": 100.0, "kept": kept}]
 
 
 def test_compile_reproduces_mobilenet_under_any_grad_mode(mobilenet):

@@ -1,0 +1,99 @@
+"""Rewrites chosen per engine, then the fastest engine: what optimize(target=...) runs after
+its passes.
+
+A rewrite is only worth what it gains on the engine that runs it. Exact algebra that saves work
+(BatchNorm folds, collapses that cut MACs) is always kept: the caller hands it over as ``base``.
+The other passes change how the work is laid out, not how much there is, so each one is kept
+for a target only if that target runs faster with it, by more than NOISE (a tie keeps the
+simpler graph). Measured here: merging googlenet's parallel 1x1 convs makes onnxruntime ~5%
+slower (the split after the merged conv costs copies there).
+
+Which passes are tried per target (TRIED):
+- torch: all three (merge_parallel, swap to Conv1x1, memory_format): building costs nothing;
+- onnxruntime, openvino: merge_parallel only. Conv1x1 exports as the framework conv and an ONNX
+  graph has no memory format, so swap and memory_format give the same ONNX graph;
+- compile: none. Each build is a 10-45 s compile here; inductor plans layouts itself.
+"""
+from ..errors import OneByOneError
+from .engines import TARGETS, available, build
+from .speed import time_models
+
+TRIED = {"torch": ("merge_parallel", "swap", "memory_format"), "compile": (),
+         "onnxruntime": ("merge_parallel",), "openvino": ("merge_parallel",)}
+# Interleaved medians of one run differ by a few percent between identical candidates here;
+# a pass must beat that to stay.
+NOISE = 0.03
+
+
+def for_target(target, base, optional, apply, example, reference, *, runs=7, n_random=2,
+               seed=0, progress=None):
+    """(engine, graph, info) for one target: ``base`` built there, then each pass of
+    ``optional`` tried on top (apply(graph, name) -> verified new graph, or None when the pass
+    changes nothing or fails) and kept only if faster beyond NOISE. info: {"passes": kept,
+    "trials": [{"pass", "with_ms", "without_ms", "kept"}]}. The engine is verified against
+    ``reference`` (the user's model) by engines.build; a failure raises OneByOneError.
+    """
+    def make(graph):
+        return build(target, graph, example, reference=reference, n_random=n_random, seed=seed)
+
+    _say(progress, f"{target}: export, warm-up, verify")
+    engine, graph, info = make(base), base, {"passes": [], "trials": []}
+    for name in (p for p in TRIED[target] if p in optional):
+        candidate = apply(graph, name)
+        if candidate is None:
+            continue
+        _say(progress, f"{target}: timing with and without {name}")
+        try:
+            other = make(candidate)
+        except OneByOneError as e:  # the rewrite does not export or verify there: not kept
+            info["trials"].append({"pass": name, "kept": False, "dropped": str(e)})
+            continue
+        t = time_models({"without": engine, "with": other}, example, runs=runs)
+        kept = t["with"] < t["without"] * (1 - NOISE)
+        info["trials"].append({"pass": name, "with_ms": t["with"] * 1e3,
+                               "without_ms": t["without"] * 1e3, "kept": kept})
+        if kept:
+            engine, graph = other, candidate
+            info["passes"].append(name)
+    return engine, graph, info
+
+
+def fastest(targets, base, optional, apply, example, reference, *, runs=7, n_random=2, seed=0,
+            progress=None):
+    """(engine, graph, report) of the fastest target among ``targets`` after for_target on each;
+    the finalists are timed interleaved in one run. report: {"target", "targets": {name: {"ms",
+    "warmup_s", "error", "tolerance", "passes", "trials"} or {"dropped": why}}, "skipped":
+    {name: why}} (targets whose package is not installed are skipped, not failed)."""
+    unknown = [t for t in targets if t not in TARGETS]
+    if unknown:
+        raise OneByOneError(f"expected targets from {', '.join(TARGETS)} or 'auto'; got "
+                            f"{', '.join(map(repr, unknown))}")
+    installed, report, found = available(), {"target": None, "targets": {}, "skipped": {}}, {}
+    for target in targets:
+        if target not in installed:
+            report["skipped"][target] = f"not installed (pip install 'onebyone[{TARGETS[target][2]}]')"
+            continue
+        try:
+            found[target] = for_target(target, base, optional, apply, example, reference, runs=runs,
+                                       n_random=n_random, seed=seed, progress=progress)
+        except OneByOneError as e:
+            report["targets"][target] = {"dropped": str(e)}
+    if not found:
+        why = {**report["skipped"], **{t: r["dropped"] for t, r in report["targets"].items()}}
+        raise OneByOneError("expected at least one target to run and verify; got none ("
+                            + "; ".join(f"{t}: {r}" for t, r in why.items()) + ")")
+    if len(found) > 1:
+        _say(progress, f"timing {', '.join(found)} interleaved")
+    times = time_models({t: f[0] for t, f in found.items()}, example, runs=runs)
+    for target, (engine, _, info) in found.items():
+        report["targets"][target] = {"ms": times[target] * 1e3, "warmup_s": engine.warmup_s,
+                                     "error": engine.verified["error"],
+                                     "tolerance": engine.verified["tolerance"], **info}
+    report["target"] = min(times, key=times.get)
+    engine, graph, _ = found[report["target"]]
+    return engine, graph, report
+
+
+def _say(progress, step):
+    if progress is not None:
+        progress(step)
