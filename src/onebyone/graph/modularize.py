@@ -8,7 +8,7 @@ nn.BatchNormNd holding the same tensors, so everything downstream sees one kind 
 import torch
 from torch import nn
 
-from ..errors import OneByOneError
+from .guards import InputGuard, static_shape
 
 F = nn.functional
 _CONV_OPS = {torch.ops.aten.conv1d.default: nn.Conv1d, torch.ops.aten.conv2d.default: nn.Conv2d,
@@ -76,51 +76,14 @@ def _plain(gm):
         return gm
     plain = torch.fx.GraphModule(gm, gm.graph, type(gm).__name__)
     for node in plain.graph.nodes:
-        if node.op == "call_module" and node.target == "_guards_fn" and guards is not None:
-            plain._guards_fn = InputGuard(guards, [_static_shape(a) for a in node.args])
+        if node.op == "call_module" and node.target == "_guards_fn" \
+                and not isinstance(guards, InputGuard):
+            plain._guards_fn = InputGuard([static_shape(a) for a in node.args], check=guards.forward)
     for spec in ("_in_spec", "_out_spec"):  # read by the pytree code export generates
         if hasattr(gm, spec):
             setattr(plain, spec, getattr(gm, spec))
     plain.recompile()
     return plain
-
-
-class InputGuard(nn.Module):
-    """Raise OneByOneError for an input the exported program would reject.
-
-    In memory it runs export's own guard code (every constraint, with export's message); a
-    saved and reloaded copy checks the static sizes (export's guard code cannot be pickled).
-    """
-
-    _is_impure = True  # it has no users: dead-code elimination must keep it
-
-    def __init__(self, guards, shapes):
-        super().__init__()
-        self.check = None if isinstance(guards, InputGuard) else guards.forward
-        self.shapes = guards.shapes if isinstance(guards, InputGuard) else shapes
-
-    def forward(self, *inputs):
-        try:
-            if self.check is not None:
-                self.check(*inputs)
-            for i, (t, shape) in enumerate(zip(inputs, self.shapes)):
-                if shape is not None:  # a tensor input
-                    ok = t.dim() == len(shape) and all(s in (None, d) for s, d in zip(shape, t.shape))
-                    torch._assert(ok, f"input {i} must have shape {shape} (None: any), got "
-                                      f"{list(t.shape)}")
-        except AssertionError as e:
-            raise OneByOneError(f"expected an input the exported program accepts; {e}") from e
-
-    def __getstate__(self):
-        return {**self.__dict__, "check": None}
-
-
-def _static_shape(node):
-    """[1, 3, 64, 64] from a placeholder's recorded value; None for a dynamic dimension."""
-    val = node.meta.get("val") if isinstance(node, torch.fx.Node) else None
-    if not isinstance(val, torch.Tensor):
-        return None
-    return [d if isinstance(d, int) else None for d in val.shape]
 
 
 def _attr(gm, node):
