@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 import onebyone
+from onebyone.explanation.text import to_text
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -89,6 +90,10 @@ def test_macs_per_output_pixel_are_the_ops_total(spec):
     if spec["groups"] > 1:
         assert checked >= 1 and f"{per_pixel // spec['groups']:,} in each" in notes["groups"]
     assert e.cost.macs == per_pixel * prod(y.shape[2:])
+    text = to_text(e, width=400)  # wide: a table cell must not wrap inside the phrase
+    assert f"{per_pixel:,} MACs = Cin/groups x Cout x kernel" in text
+    if spec["groups"] > 1:
+        assert f"= {counter.get_total_flops() // 2:,} MACs in all" in text
 
 
 @settings(max_examples=60, derandomize=True, deadline=None)

@@ -2,6 +2,8 @@
 
 Text and HTML lay these out differently; the words and numbers are the same in both.
 """
+from math import prod
+
 from . import fmt
 
 WIDTH = 80  # the example's aligned grids fit this many columns, or are stacked or left out
@@ -36,8 +38,13 @@ def weights(e):
 
 def cost(e):
     c = e.cost
+    L = e.layer
+    per_pixel = c.macs // max(1, L.batch * prod(L.output_size))
     rows = [
         ("multiply-adds (MACs)", fmt.count(c.macs)),
+        ("per output pixel", f"{per_pixel:,} MACs = Cin/groups x Cout x kernel = "
+                             f"{L.in_channels // L.groups} x {L.out_channels} x "
+                             f"{prod(L.kernel)}"),
         ("FLOPs", f"{fmt.count(c.flops)} = 2 x MACs, as torch.utils.flop_counter counts"),
     ]
     if c.bias_adds:
@@ -46,9 +53,12 @@ def cost(e):
 
 
 def matrix(e):
-    m = e.matrix
+    m, p = e.matrix, e.matrix.channels_last
+    # Per-group shapes times the count of products is the layer's whole multiply-add count.
+    total = (f"; {p.count} x {p.left[0]:,} x {p.left[1]:,} x {p.right[1]:,} = "
+             f"{p.count * p.left[0] * p.left[1] * p.right[1]:,} MACs in all" if p.count > 1 else "")
     rows = [
-        ("channels-last", f"{fmt.product(m.channels_last)}: {m.channels_last.meaning}"),
+        ("channels-last", f"{fmt.product(p)}: {p.meaning}{total}"),
         ("channels-first", f"{fmt.product(m.channels_first)}: {m.channels_first.meaning}"),
     ]
     if m.im2col_is_identity:
