@@ -30,3 +30,23 @@ def test_prefixed_name_is_the_same_model():
 def test_unknown_names_are_one_clear_error(name, message):
     with pytest.raises(OneByOneError, match=message):
         build(name)
+
+
+def test_timm_names_build_with_random_weights():
+    model = build("timm:mobilenetv3_small_050")
+    assert not model.training and type(model).__module__.startswith("timm")
+    assert load("timm:mobilenetv3_small_050")(torch.randn(1, 3, 32, 32)).shape == (1, 1000)
+
+
+@pytest.mark.parametrize("name, hint", [("ResNet50", "did you mean resnet50"),
+                                        ("timm:efficientnet_b0x", "did you mean efficientnet_b0"),
+                                        ("tim:resnet18", "did you mean timm")])
+def test_near_misses_get_the_close_names(name, hint):
+    with pytest.raises(OneByOneError, match=hint):
+        build(name)
+
+
+def test_missing_timm_names_the_extra(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "timm", None)  # import timm raises ImportError
+    with pytest.raises(OneByOneError, match=r"pip install 'onebyone\[timm\]'"):
+        build("timm:resnet18")

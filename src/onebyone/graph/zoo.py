@@ -1,8 +1,11 @@
 """Models by name, the one way every command builds them: random weights, eval mode, no download.
 
 A name is ``ZOO:MODEL`` or a bare ``MODEL``, which means torchvision. Each zoo is one builder in
-ZOOS, so another source of models (timm, say) is one more entry there.
+ZOOS: ``torchvision:resnet18`` (weights=None) and ``timm:efficientnet_b0`` (pretrained=False,
+the optional extra ``onebyone[timm]``). An unknown name gets the closest names of that zoo.
 """
+import difflib
+
 from ..errors import OneByOneError
 
 # googlenet and inception_v3 default to training-time extras: auxiliary heads (an extra output
@@ -18,26 +21,60 @@ _TORCHVISION_KWARGS = {
 def _torchvision(name):
     import torchvision
 
-    if name not in torchvision.models.list_models(module=torchvision.models):
+    names = torchvision.models.list_models(module=torchvision.models)
+    if name not in names:
         raise OneByOneError(f"expected a model file or a torchvision classification model name "
-                            f"(e.g. resnet18, mobilenet_v2); got {name!r}, which is neither")
+                            f"(e.g. resnet18, mobilenet_v2); got {name!r}, which is neither"
+                            f"{_did_you_mean(name, names)}")
     return torchvision.models.get_model(name, weights=None, **_TORCHVISION_KWARGS.get(name, {}))
 
 
-ZOOS = {"torchvision": _torchvision}
+def _timm(name):
+    try:
+        import timm
+    except ImportError as e:
+        raise OneByOneError(f"expected timm to build {name!r}; it is not installed "
+                            f"(pip install 'onebyone[timm]'): {e}") from e
+    names = timm.list_models()
+    if name not in names:
+        raise OneByOneError(f"expected a timm model name (e.g. timm:efficientnet_b0); got {name!r}"
+                            f"{_did_you_mean(name, names)}")
+    return timm.create_model(name, pretrained=False)
+
+
+def _did_you_mean(name, names):
+    """'; did you mean resnet50?' for a near miss (case ignored), else ''.
+
+    >>> _did_you_mean("ResNet50", ["resnet18", "resnet50", "vgg11"])
+    '; did you mean resnet50?'
+    >>> _did_you_mean("qqqq", ["resnet18"])
+    ''
+    """
+    lowered = {n.lower(): n for n in names}
+    if name.lower() in lowered:  # only the case differs: that is the one
+        return f"; did you mean {lowered[name.lower()]}?"
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(lowered[c] for c in close)}?" if close else ""
+
+
+ZOOS = {"torchvision": _torchvision, "timm": _timm}
 
 
 def build(name):
-    """The model ``name`` (``resnet18`` or ``torchvision:resnet18``), random weights, eval mode.
+    """The model ``name`` (``resnet18``, ``torchvision:resnet18``, ``timm:resnet18``), random
+    weights, eval mode.
 
     >>> build("squeezenet1_1").training
     False
     >>> build("inception_v3").AuxLogits is None
     True
+    >>> type(build("timm:mobilenetv3_small_050")).__name__
+    'MobileNetV3'
     """
     zoo, colon, model = name.partition(":")
     if not colon:
         zoo, model = "torchvision", name
     if zoo not in ZOOS:
-        raise OneByOneError(f"expected a model zoo among {', '.join(ZOOS)} before ':'; got {name!r}")
+        raise OneByOneError(f"expected a model zoo among {', '.join(ZOOS)} before ':'; got {name!r}"
+                            f"{_did_you_mean(zoo, ZOOS)}")
     return ZOOS[zoo](model).eval()
