@@ -14,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import onebyone
 from onebyone.explanation.text import to_text
 
+CONVS = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}
 KEYS = {"matmul", "cin_eq_cout", "cin_one", "shrink", "conv2d_vs_conv3d", "filters_vs_kernels",
         "pointwise", "purpose", "linear_per_pixel"}
 
@@ -127,3 +128,31 @@ def test_every_question_is_answered_first_in_text_and_json():
     doc = e.as_dict()
     assert [a["key"] for a in doc["answers"]] == [a.key for a in e.answers]
     assert re.search(r"^conv = torch\.nn\.Conv2d\(\n    192, 32,", doc["pytorch_code"], flags=re.M)
+
+
+@settings(max_examples=40, derandomize=True, deadline=None)
+@given(dims=st.integers(1, 3), cin_g=st.integers(1, 4), cout_g=st.integers(1, 4),
+       groups=st.integers(1, 3), kernel=st.integers(1, 3), stride=st.integers(1, 3),
+       padding=st.integers(0, 2), extra=st.integers(0, 4))
+def test_answers_hold_on_a_sweep(dims, cin_g, cout_g, groups, kernel, stride, padding, extra):
+    """Shapes, output sizes, counts and yes/no answers, against torch's own layer."""
+    cin, cout, size = cin_g * groups, cout_g * groups, (kernel + extra,) * dims
+    e = onebyone.explain((1, cin) + size, filters=cout, dims=dims, kernel=kernel, stride=stride,
+                         padding=padding, groups=groups)
+    conv = CONVS[dims](cin, cout, kernel, stride=stride, padding=padding, groups=groups)
+    with FlopCounterMode(display=False) as counter:
+        y = conv(torch.randn((1, cin) + size))
+    a = _answers(e)
+    out = "x".join(map(str, y.shape[2:]))
+    assert f"becomes {out}x{cout}." in a["shrink"]
+    p = e.matrix.channels_last
+    assert f"{p.left} @ {p.right} -> {p.result}" in a["matmul"]
+    assert p.count * p.left[0] * p.left[1] * p.right[1] == counter.get_total_flops() // 2
+    params = sum(t.numel() for t in conv.parameters())
+    assert f"{conv.weight.shape[0] * conv.weight.shape[1]:,} kernels, {params:,} parameters" in \
+        a["filters_vs_kernels"]
+    assert a["cin_one"].startswith("Yes") == (cin_g == 1 and kernel == 1)
+    assert a["linear_per_pixel"].startswith("Yes") == (kernel == 1)
+    if kernel == 1 and cin == cout:
+        per_pixel = counter.get_total_flops() // 2 // prod(y.shape[2:])
+        assert f"{per_pixel:,} multiply-adds per output pixel" in a["cin_eq_cout"]

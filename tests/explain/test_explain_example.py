@@ -99,6 +99,18 @@ def test_kernel_3_shows_one_filter_as_its_kernels_summed():
     np.testing.assert_array_equal(total + ex.bias[0], channel0)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_rank_line_says_invertible_only_when_it_is(seed):
+    """Small integer weights are sometimes singular: the line must follow the measured rank."""
+    from onebyone.explanation.rows import example_lines
+
+    ex = onebyone.explain("8x8x3", filters=3, example=True, seed=seed).example
+    rank = np.linalg.matrix_rank(np.array(ex.weight, dtype=float))
+    line = example_lines(ex)[-1]
+    assert f"has rank {rank}" in line
+    assert ("invertible, so this W is a change of basis" in line) == (rank == 3)
+
+
 def test_example_keeps_the_layers_character():
     assert small_channels(192, 32, 1) == (3, 2, 1)  # reduction stays a reduction
     assert small_channels(1, 16, 1) == (1, 2, 1)  # one input channel stays one

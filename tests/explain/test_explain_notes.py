@@ -99,11 +99,16 @@ def test_macs_per_output_pixel_are_the_ops_total(spec):
 @settings(max_examples=60, derandomize=True, deadline=None)
 @given(spec=layers.filter(lambda s: s["kernel"] == 1))
 def test_subsampling_claim_is_what_running_both_gives(spec):
+    """onebyone.conv1x1 with the stride and padding, against slicing first then a stride-1 op."""
     e, w, b = _layer(**spec)
     dims, s, p, g = spec["dims"], spec["stride"], spec["padding"], spec["groups"]
     x = torch.randn(e.layer.input_shape_nchw, dtype=torch.float64)
-    conv = CONV[dims]
+
+    def conv(x, w, b, stride=1, padding=0, groups=1):
+        return onebyone.conv1x1(x, w, b, stride=stride, padding=padding, groups=groups)
+
     y = conv(x, w, b, stride=s, padding=p, groups=g)
+    torch.testing.assert_close(y, CONV[dims](x, w, b, stride=s, padding=p, groups=g))
     every = (slice(None), slice(None)) + (slice(None, None, s),) * dims
     subsampled_first = conv(x[every], w, b, groups=g)
     same = y.shape == subsampled_first.shape and torch.equal(y, subsampled_first)

@@ -32,6 +32,7 @@ def pytorch_code(L):
         f"    {cin}, {cout}, kernel_size={_t(L.kernel)}, stride={_t(L.stride)}, "
         f"padding={_t(L.padding)},",
         f"    groups={g}, bias={L.bias})",
+        *_size_warning(L),
         f"x = torch.randn{_t(L.input_shape_nchw)}  # (N, C, {AXES[d]})",
         f"y = conv(x)  # {_t(L.output_shape_nchw)}",
         "",
@@ -106,6 +107,14 @@ def _short(line, width=79):
         return line
     indent = code[:len(code) - len(code.lstrip())]
     return f"{indent}# {comment}\n{code}"
+
+
+def _size_warning(L, limit=2**30):
+    """A comment line when running the code as printed would need more than 4 GiB for x."""
+    elements = prod(L.input_shape_nchw)
+    if elements <= limit:
+        return []
+    return [f"# x alone is {elements * 4 / 2**30:,.3g} GiB of float32: shrink the sizes to run this"]
 
 
 def _t(values):
