@@ -4,8 +4,9 @@ facts.py      the data (frozen dataclasses)          parse.py     shapes and opt
 build.py      shapes, params, cost, matrix sizes      notes.py     the special cases
 roofline.py   bytes, intensity, peaks                 example.py   the worked example
 answers.py    the questions people ask, in words      standin.py   the example's small layer
-code.py       runnable PyTorch code for the layer
-general.py    k x k convs as one (Toeplitz) matrix    text.py, as_json.py, html.py, svg.py: output
+code.py       runnable PyTorch code for the layer     block_cost.py  a whole block's cost by kind
+general.py    k x k convs as one (Toeplitz) matrix    block.py     the --block table
+text.py, as_json.py, html.py, svg.py, rows.py, example_rows.py: output
 """
 from ..errors import OneByOneError
 from . import build, parse
