@@ -19,7 +19,7 @@ from .patterns import CHAINS, is_1x1, match_chain, match_siblings, module
 def findings(gm):
     """A list of {'kind', 'modules', 'detail'} for a shape-propagated GraphModule."""
     found = [{"kind": "foldable_bn", "modules": [a.target, b.target], "detail": "BatchNorm folds into the conv"}
-             for a, b in match_chain(gm, *CHAINS["conv -> bn"])]
+             for a, b in match_chain(gm, *CHAINS["conv -> bn"], shape_reads=True)]
     for pattern, a, bn, b in chains.chains(gm):
         why = chains.why_not(module(gm, a), module(gm, b), pattern, bn and module(gm, bn))
         verdict = why or ("one conv is cheaper" if chains.cheaper(gm, a, b)

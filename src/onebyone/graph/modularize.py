@@ -1,24 +1,22 @@
 """Turn functional convs, linears and BatchNorms on a model's own tensors into modules.
 
 The passes and inspect look for call_module nodes; a .pt2 program calls aten.conv2d,
-aten.linear and aten.batch_norm on get_attr tensors instead, and hand-written models may call
-F.conv2d(x, self.weight). Each such call becomes a call to a new nn.ConvNd / nn.Linear /
+aten.linear and aten.batch_norm on get_attr tensors instead, hand-written models may call
+F.conv2d(x, self.weight), and BatchNorm subclasses (timm's BatchNormAct2d) call F.batch_norm
+from their own forward (layer_calls.py reads every such call). Each such call becomes a call to a new nn.ConvNd / nn.Linear /
 nn.BatchNormNd holding the same tensors, so everything downstream sees one kind of graph.
 """
+import operator
+
 import torch
 from torch import nn
 
 from .guards import InputGuard, static_shape
 
-F = nn.functional
-_CONV_OPS = {torch.ops.aten.conv1d.default: nn.Conv1d, torch.ops.aten.conv2d.default: nn.Conv2d,
-             torch.ops.aten.conv3d.default: nn.Conv3d, F.conv1d: nn.Conv1d, F.conv2d: nn.Conv2d,
-             F.conv3d: nn.Conv3d, torch.conv1d: nn.Conv1d, torch.conv2d: nn.Conv2d,
-             torch.conv3d: nn.Conv3d}
-_LINEAR_OPS = {torch.ops.aten.linear.default, F.linear}
-_CONV_ARGS = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
-_CONV_DEFAULTS = (None, None, None, 1, 0, 1, 1)
-_BN = {3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
+from .layer_calls import CONSTANTS, CONV_OPS, layer_call, returns_tuple
+
+_BN = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
 
 def modularize(gm):
@@ -34,19 +32,26 @@ def modularize(gm):
     gm = _plain(gm)
     created, read = set(), set()
     for node in list(gm.graph.nodes):
-        new = _module_for(gm, node)
+        found = layer_call(node)
+        new = found and _module_for(gm, node, *found)
         if new is None:
             continue
-        args = _by_position(node)
-        name = _name(gm, args[1].target, new)
+        kind, args = found
+        key = args["weight"] if args["weight"] is not None else args["running_mean"]
+        name = _name(gm, key.target, new)
         gm.add_submodule(name, new)
         with gm.graph.inserting_before(node):
-            call = gm.graph.call_module(name, (args[0],))
+            call = gm.graph.call_module(name, (args["input"],))
         call.meta = dict(node.meta)
+        # a tuple-returning op: its item 0 is the output, the other items (batch statistics
+        # for a backward) have no reader in an inference graph or the op is not converted
+        for user in list(node.users) if returns_tuple(node) else []:
+            user.replace_all_uses_with(call)
+            gm.graph.erase_node(user)
         node.replace_all_uses_with(call)
         gm.graph.erase_node(node)
         created.add(id(new))
-        read.update(a.target for a in args if isinstance(a, torch.fx.Node) and a.op == "get_attr")
+        read.update(args[n].target for n in CONSTANTS[kind] if args[n] is not None)
     if created:
         gm.graph.eliminate_dead_code()  # the get_attr nodes nothing reads now
         _drop_moved_tensors(gm, read, created)
@@ -93,60 +98,58 @@ def _attr(gm, node):
         return gm.get_buffer(node.target)
 
 
-def _module_for(gm, node):
-    """A module computing this call_function node, or None if it is not one we convert."""
-    if node.op != "call_function":
-        return None
-    args = _by_position(node)
-    if args is None:
-        return None
-    tensors = [a for a in args[1:3] if a is not None]
-    if not all(isinstance(t, torch.fx.Node) and t.op == "get_attr" for t in tensors):
-        return None  # weights computed at run time are not a layer's constants
-    if node.target in _CONV_OPS:
-        weight = _attr(gm, args[1])
-        bias = _attr(gm, args[2]) if args[2] is not None else None
-        stride, padding, dilation, groups = args[3:7]
-        conv = _CONV_OPS[node.target](weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
-                                      stride, padding, dilation, groups, bias is not None)
+def _module_for(gm, node, kind, args):
+    """A module computing this layer call (layer_calls.layer_call read it), or None."""
+    if returns_tuple(node) and any(u.target is not operator.getitem or u.args[1] != 0
+                                   for u in node.users):
+        return None  # a batch statistic is read: not only the normalised output
+    weight = _attr(gm, args["weight"]) if args["weight"] is not None else None
+    bias = _attr(gm, args["bias"]) if args["bias"] is not None else None
+    if kind == "conv":
+        groups = args["groups"]
+        dims = CONV_OPS[node.target] or weight.ndim - 2
+        conv = _CONV[dims](weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
+                           args["stride"], args["padding"], args["dilation"], groups, bias is not None)
         conv.weight, conv.bias = _param(weight), None if bias is None else _param(bias)
         return conv.eval()
-    if node.target in _LINEAR_OPS:
-        weight = _attr(gm, args[1])
-        bias = _attr(gm, args[2]) if args[2] is not None else None
+    if kind == "linear":
         linear = nn.Linear(weight.shape[1], weight.shape[0], bias is not None)
         linear.weight, linear.bias = _param(weight), None if bias is None else _param(bias)
         return linear
-    if node.target is torch.ops.aten.batch_norm.default and len(args) == 9 and args[5] is False \
-            and all(isinstance(a, torch.fx.Node) and a.op == "get_attr" for a in args[1:5]):
-        weight, bias, mean, var = (_attr(gm, a) for a in args[1:5])
-        ndim = len(node.meta["val"].shape) if "val" in node.meta else 4
-        bn = _BN[ndim](mean.shape[0], eps=args[7], momentum=args[6])
-        bn.weight, bn.bias = _param(weight), _param(bias)
+    mean, var = _attr(gm, args["running_mean"]), _attr(gm, args["running_var"])
+    bn = _BN.get(_ndim(node), BatchNormNd)(mean.shape[0], eps=args["eps"], momentum=args["momentum"],
+                   affine=weight is not None or bias is not None,
+                   device=mean.device, dtype=mean.dtype)
+    with torch.no_grad():
+        if bn.affine:  # one of the two missing: the identity's scale or shift stands in
+            bn.weight = _param(weight) if weight is not None else bn.weight
+            bn.bias = _param(bias) if bias is not None else bn.bias
         bn.running_mean.copy_(mean)
         bn.running_var.copy_(var)
-        return bn.eval()
-    return None
+    return bn.eval()
+
+
+class BatchNormNd(nn.modules.batchnorm._BatchNorm):
+    """An eval BatchNorm for an input of any rank (a traced F.batch_norm call: its rank is not
+    known before the graph runs); it computes what F.batch_norm computes."""
+
+    def _check_input_dim(self, input):
+        pass
+
+
+def _ndim(node):
+    """The rank of a node's output: from export's fake value or ShapeProp's record, else None."""
+    val = node.meta.get("val")
+    val = val[0] if isinstance(val, (tuple, list)) else val
+    if isinstance(val, torch.Tensor):
+        return val.dim()
+    meta = node.meta.get("tensor_meta")
+    return len(meta.shape) if hasattr(meta, "shape") else None
 
 
 def _param(t):
     # the same Parameter object, so a tensor also read elsewhere is listed (and counted) once
     return t if isinstance(t, nn.Parameter) else nn.Parameter(t.detach())
-
-
-def _by_position(node):
-    """node's arguments as one positional list (conv / linear keyword names filled in), or None
-    for an op this file does not convert."""
-    if node.target in _CONV_OPS or node.target in _LINEAR_OPS:
-        args = list(node.args) + list(_CONV_DEFAULTS[len(node.args):])
-        for name, value in node.kwargs.items():
-            if name not in _CONV_ARGS:
-                return None
-            args[_CONV_ARGS.index(name)] = value
-        return args
-    if node.target is torch.ops.aten.batch_norm.default and not node.kwargs:
-        return list(node.args)
-    return None
 
 
 def _name(gm, weight_target, new):
@@ -157,6 +160,8 @@ def _name(gm, weight_target, new):
     if parent and _holder_of(modules[parent], new):
         return parent
     base = f"{parent + '.' if parent else ''}{leaf}_{type(new).__name__.lower()}"
+    if parent and type(modules[parent]) is nn.Module:  # a traced module's path (timm's bn1 of
+        base = f"{parent}.{type(new).__name__.lower()}"  # BatchNormAct2d holds act): bn1.batchnorm2d
     name, i = base, 0
     while name in modules or hasattr(gm, name):
         i += 1

@@ -46,8 +46,11 @@ CHAINS = {
 }
 
 
-def match_chain(gm, first, second):
+def match_chain(gm, first, second, shape_reads=False):
     """(a, b) node pairs: a calls a `first` module, b a `second` one, and b is a's only user.
+
+    shape_reads=True: b is a's only user but for readers of a's shape alone (timm's norm
+    layers assert ``x.ndim == 4``): right where b's output has a's shape (a BatchNorm).
 
     >>> import torch
     >>> from onebyone.graph.trace import trace
@@ -60,12 +63,23 @@ def match_chain(gm, first, second):
     """
     pairs = []
     for a in gm.graph.nodes:
-        if not (first(module(gm, a)) and len(a.users) == 1):
+        users = value_users(a) if shape_reads else list(a.users)
+        if not (first(module(gm, a)) and len(users) == 1):
             continue
-        (b,) = a.users
+        (b,) = users
         if b.args[:1] == (a,) and len(b.args) == 1 and not b.kwargs and second(module(gm, b)):
             pairs.append((a, b))
     return pairs
+
+
+_SHAPE_ATTRS = ("ndim", "shape", "dtype", "device", "is_cuda")
+
+
+def value_users(node):
+    """node's users but those reading only its shape, rank, dtype or device (x.ndim, x.size())."""
+    return [u for u in node.users
+            if not ((u.op == "call_function" and u.target is getattr and u.args[1] in _SHAPE_ATTRS)
+                    or (u.op == "call_method" and u.target in ("size", "dim")))]
 
 
 def sibling_key(m):

@@ -22,7 +22,7 @@ def fold_bn(gm):
     """
     gm = clone(gm)
     done, skipped = [], []
-    for conv_node, bn_node in match_chain(gm, *CHAINS["conv -> bn"]):
+    for conv_node, bn_node in match_chain(gm, *CHAINS["conv -> bn"], shape_reads=True):
         if not called_once(gm, conv_node, bn_node):
             skipped.append(f"{conv_node.target} -> {bn_node.target}: module called more than once")
             continue
