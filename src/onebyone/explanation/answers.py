@@ -35,11 +35,11 @@ def answers(L, w, cost, matrix):
         Answer("filters_vs_kernels", "Filters or kernels: what do Keras and PyTorch count?", (
             f"{plural(cout, 'filter')}, each made of {plural(cin_g, 'kernel')} of "
             f"{_x(L.kernel)}: {w.kernels:,} kernels, {w.params_with_bias:,} parameters with "
-            f"the biases. Keras Conv{L.dims}D(filters={cout}, kernel_size={_size(L.kernel)}) "
-            f"and PyTorch nn.{CONV[L.dims]}({cin}, {cout}, {_size(L.kernel)}) count alike: a "
-            f"filter per output channel, a kernel per (filter, input channel"
-            f"{' of its group' if g > 1 else ''}) pair; Keras stores the weight as "
-            f"{w.keras_shape}, PyTorch as {w.pytorch_shape}."
+            f"the biases; in Keras Conv{L.dims}D(filters={cout}, kernel_size={_size(L.kernel)}) "
+            f"and PyTorch nn.{CONV[L.dims]}({cin}, {cout}, {_size(L.kernel)}) alike, a filter "
+            f"makes one output channel and a kernel is its slice for one input channel"
+            f"{' of its group' if g > 1 else ''} (the weight is {w.keras_shape} in Keras, "
+            f"{w.pytorch_shape} in PyTorch)."
         ), not one),
         _dims(L, w),
         Answer("shrink", f"How does a {_x(w.filter_shape)} filter shrink {hw_in}x{cin}?", (
