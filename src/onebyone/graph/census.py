@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .cost import node_macs
-from .patterns import as_tuple, is_1x1, is_conv, module
+from .patterns import as_tuple, is_any_conv, is_pointwise, module
 from .roles import feeds_layer, rule_role
 from .table import make_row
 from .trace import shape_of
@@ -36,7 +36,7 @@ class FxView:
 
     def kind(self, n):
         m = module(self.gm, n)
-        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)) or is_conv(m):
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)) or is_any_conv(m):
             return "layer"
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             return "bn"
@@ -68,11 +68,11 @@ def census(gm, declared=None, all_convs=False):
     rows = []
     for n in view.nodes():
         m = module(gm, n)
-        if not (is_1x1(m) or (all_convs and is_conv(m))):
+        if not (is_pointwise(m) or (all_convs and is_any_conv(m))):
             continue
         dims = m.weight.ndim - 2
         stride, out = as_tuple(m.stride, dims), shape_of(n) or ()
-        if not is_1x1(m):
+        if not is_pointwise(m):
             role = spatial_role(m)
         else:
             role = declared.get(n.target) or rule_role(view, feeds, n, m.in_channels,

@@ -7,7 +7,7 @@ import math
 
 from torch import nn
 
-from .patterns import is_conv, module
+from .patterns import is_any_conv, module
 from .trace import shape_of
 
 
@@ -16,7 +16,7 @@ def node_macs(gm, node):
     m, out = module(gm, node), shape_of(node)
     if out is None:
         return 0
-    if is_conv(m):
+    if is_any_conv(m):
         # each output element reads Cin/groups channels through a kernel of prod(k) taps
         return math.prod(out) * math.prod(m.weight.shape[1:])
     if isinstance(m, nn.Linear):

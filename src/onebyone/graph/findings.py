@@ -13,7 +13,7 @@ Analysis only: nothing here rewrites or imports a pass (chains.py holds what col
 import torch
 
 from . import chains
-from .patterns import CHAINS, is_1x1, match_chain, match_siblings, module
+from .patterns import CHAINS, is_1x1, is_pointwise, match_chain, match_siblings, module
 
 
 def findings(gm):
@@ -31,7 +31,7 @@ def findings(gm):
                       "detail": f"{len(nodes)} 1x1 convs read {nodes[0].args[0].name}; one conv can do all"})
     for n in gm.graph.nodes:
         m = module(gm, n)
-        if is_1x1(m) and m.groups == 1:
+        if is_pointwise(m) and m.groups == 1:  # a reflect-padded 1x1 has a rank too
             found.extend(rank_findings(n.target, m.weight.detach()))
     return found
 

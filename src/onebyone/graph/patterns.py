@@ -18,13 +18,31 @@ def module(gm, node):
     return gm.get_submodule(node.target) if node.op == "call_module" else None
 
 
+def is_any_conv(m):
+    """A plain (not transposed) conv, whatever its padding_mode; Conv1x1 included. What the
+    census and the costs count (a reflect-padded conv costs what any conv costs)."""
+    return isinstance(m, CONVS)
+
+
 def is_conv(m):
-    """A plain (not transposed) conv padding with zeros; Conv1x1 included."""
-    return isinstance(m, CONVS) and m.padding_mode == "zeros"
+    """A conv the rewrites may rebuild: it pads with zeros, or pads nothing (then padding_mode
+    changes nothing). A rebuilt conv pads with zeros, so a reflect-padded one is left alone."""
+    return is_any_conv(m) and (m.padding_mode == "zeros" or not _pads(m))
+
+
+def is_pointwise(m):
+    """Any conv with a 1x1 kernel (counted by the census, whatever its padding_mode)."""
+    return is_any_conv(m) and all(k == 1 for k in as_tuple(m.kernel_size, m.weight.ndim - 2))
 
 
 def is_1x1(m):
-    return is_conv(m) and all(k == 1 for k in as_tuple(m.kernel_size, m.weight.ndim - 2))
+    """A 1x1 conv the rewrites may rebuild (is_conv)."""
+    return is_conv(m) and is_pointwise(m)
+
+
+def _pads(m):
+    return isinstance(m.padding, str) and m.padding != "valid" or \
+        any(p != 0 for p in as_tuple(m.padding, m.weight.ndim - 2))
 
 
 def is_kxk(m):
@@ -39,7 +57,7 @@ def is_bn(m):
 
 # name -> (first, second): a match is first's output read only by second.
 CHAINS = {
-    "conv -> bn": (is_conv, is_bn),
+    "conv -> bn": (is_any_conv, is_bn),  # exact whatever the padding: BN acts after it
     "1x1 -> 1x1": (is_1x1, is_1x1),
     "kxk -> 1x1": (is_kxk, is_1x1),
     "1x1 -> kxk": (is_1x1, is_kxk),

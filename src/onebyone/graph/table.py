@@ -37,8 +37,9 @@ def add_totals(inspection, model_params, model_macs):
     for r in inspection.rows:
         r["macs_share"] = r["macs"] / model_macs if model_macs else 0.0
         r["params_share"] = r["params"] / model_params if model_params else 0.0
-    macs = sum(r["macs"] for r in inspection.rows)
-    params = sum(r["params"] for r in inspection.rows)
+    macs = sum(r["macs"] for r in inspection.rows)  # every call computes: k calls, k times
+    # a module called k times is k rows but one set of weights: its parameters count once
+    params = sum({r["module"]: r["params"] for r in inspection.rows}.values())
     inspection.totals = {
         "conv1x1": len(inspection.rows), "conv1x1_macs": macs, "conv1x1_params": params,
         "model_macs": model_macs, "model_params": model_params,
