@@ -25,17 +25,28 @@ def as_torch64(a):
     return t.to(torch.float64)
 
 
+def unbatched(x, weight):
+    """Whether torch's conv reads x as one sample: the weight carries kernel axes and x has
+    no batch axis (torch's rule; a plain (Cout, Cin) matrix always means a batch)."""
+    return weight.ndim > 2 and x.ndim == weight.ndim - 1
+
+
+def torch_conv(x, weight, bias, stride, padding, groups, layout):
+    """torch's own conv on x in either layout, batched or one unbatched sample as torch reads it."""
+    lifted = unbatched(x, weight)
+    channel_axis = 0 if lifted else 1
+    if layout == "channels_last":
+        x = x.movedim(-1, channel_axis)
+    spatial = x.ndim - 1 - channel_axis
+    w = weight.reshape(weight.shape[0], weight.shape[1], *([1] * spatial))
+    conv = (F.conv1d, F.conv2d, F.conv3d)[spatial - 1]
+    y = conv(x, w, bias, stride, padding, 1, groups)  # torch itself handles the unbatched input
+    return y.movedim(channel_axis, -1) if layout == "channels_last" else y
+
+
 def reference(x, weight, bias, stride, padding, groups, layout):
     """torch's conv in float64 on a channels-first copy: the independent oracle."""
-    x64 = as_torch64(x)
-    if layout == "channels_last":
-        x64 = x64.movedim(-1, 1)
-    spatial = x64.ndim - 2
-    w64 = as_torch64(weight)
-    w64 = w64.reshape(w64.shape[0], w64.shape[1], *([1] * spatial))
-    conv = (F.conv1d, F.conv2d, F.conv3d)[spatial - 1]
-    y = conv(x64, w64, as_torch64(bias), stride, padding, 1, groups)
-    return y.movedim(1, -1) if layout == "channels_last" else y
+    return torch_conv(as_torch64(x), as_torch64(weight), as_torch64(bias), stride, padding, groups, layout)
 
 
 def _dtype(a):
@@ -58,8 +69,11 @@ def check_op(x, weight, bias=None, *, stride=1, padding=0, groups=1,
     assert y.dtype == x.dtype
     if isinstance(x, torch.Tensor):
         assert y.device == x.device
-        if layout == "channels_first" and _channels_last(x):
-            assert _channels_last(y) or y.shape[1] == 1, "channels_last input gave another format"
+        # Memory format is a batched tensor's notion (torch gives unbatched results contiguous).
+        if layout == "channels_first" and _channels_last(x) and not unbatched(x, weight):
+            # A result with one pixel (or one channel) is contiguous in both formats.
+            fmt = {4: torch.channels_last, 5: torch.channels_last_3d}[y.ndim]
+            assert y.is_contiguous(memory_format=fmt) or y.shape[1] == 1, "channels_last input gave another format"
     torch.testing.assert_close(as_torch64(y), expected, **TOLERANCES[_dtype(x)])
     if grad:
         _check_grads(x, weight, bias, stride, padding, groups, layout, method)
@@ -74,13 +88,7 @@ def _check_grads(x, weight, bias, stride, padding, groups, layout, method):
                          layout=layout, method=method)
     g = torch.randn_like(y)
     y.backward(g)
-    x_r, w_r, b_r = ref_leaves
-    xr = x_r.movedim(-1, 1) if layout == "channels_last" else x_r
-    spatial = xr.ndim - 2
-    conv = (F.conv1d, F.conv2d, F.conv3d)[spatial - 1]
-    yr = conv(xr, w_r.reshape(w_r.shape[0], w_r.shape[1], *([1] * spatial)), b_r, stride, padding, 1, groups)
-    yr = yr.movedim(1, -1) if layout == "channels_last" else yr
-    yr.backward(g)
+    torch_conv(*ref_leaves, stride, padding, groups, layout).backward(g)
     tol = TOLERANCES[x.dtype]
     for mine, theirs in zip(leaves, ref_leaves):
         if mine is not None:

@@ -42,7 +42,10 @@ W = np.zeros((8, 6), np.float32)
     (lambda: onebyone.conv1x1(X, W, padding="full"), "padding must be 'valid', 'same', or integers >= 0; got 'full'"),
     (lambda: onebyone.conv1x1(X, W, stride=2, padding="same"), "padding='same' needs stride 1"),
     (lambda: onebyone.conv1x1(X, np.zeros((8, 6, 1), np.float32)),
-     "weight must be (Cout, Cin/groups) or (Cout, Cin/groups, 1, 1) for an input with 2 spatial axes; got shape (8, 6, 1)"),
+     "weight (8, 6, 1) has 1 kernel axis, so x must be (N, C, L) or one unbatched (C, L), as for torch's conv1d; "
+     "got shape (2, 6, 4, 4)"),
+    (lambda: onebyone.conv1x1(X, np.zeros((8, 6, 1, 1, 1, 1), np.float32)),
+     "weight must be (Cout, Cin/groups) or that followed by 1-3 kernel axes of size 1; got shape (8, 6, 1, 1, 1, 1)"),
     (lambda: onebyone.conv1x1(torch.zeros(1, 6, 2, 2, device="meta"), torch.zeros(8, 6)),
      "weight must be on x's device meta; got cpu"),
     (lambda: onebyone.conv1x1(torch.zeros(1, 6, 2, 2), torch.zeros(8, 6, requires_grad=True), method="kron"),

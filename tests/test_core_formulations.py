@@ -28,15 +28,18 @@ def conv_cases(draw):
     strided = draw(st.sampled_from(["contiguous", "every_other", "channels_last_memory"]))
     bias = draw(st.booleans())
     full_weight = draw(st.booleans())
+    # One unbatched sample, as torch's conv takes it: only with the weight's kernel axes.
+    unbatched = full_weight and draw(st.booleans())
     seed = draw(st.integers(0, 2**16))
     return dict(spatial=spatial, groups=groups, cin=cin, cout=cout, batch=batch, size=size,
                 stride=stride, padding=padding, dtype=dtype, layout=layout, kind=kind,
-                strided=strided, bias=bias, full_weight=full_weight, seed=seed)
+                strided=strided, bias=bias, full_weight=full_weight, unbatched=unbatched, seed=seed)
 
 
 def make_inputs(case):
     rng = np.random.default_rng(case["seed"])
-    shape = [case["batch"], case["cin"], *case["size"]]
+    channel_axis = 0 if case["unbatched"] else 1
+    shape = ([] if case["unbatched"] else [case["batch"]]) + [case["cin"], *case["size"]]
     every_other = case["strided"] == "every_other"
     if every_other:  # a non-contiguous view: every other element of the last axis
         shape[-1] *= 2
@@ -52,9 +55,9 @@ def make_inputs(case):
     if every_other:
         x = x[..., ::2]
     if case["strided"] == "channels_last_memory":  # a channels-first view of NHWC memory
-        x = moveaxis(contiguous(moveaxis(x, 1, -1)), -1, 1)
+        x = moveaxis(contiguous(moveaxis(x, channel_axis, -1)), -1, channel_axis)
     if case["layout"] == "channels_last":
-        x = moveaxis(x, 1, -1)
+        x = moveaxis(x, channel_axis, -1)
     return x, w, b
 
 
@@ -83,6 +86,8 @@ def test_each_formulation_itself_matches_torch(name, case):
     torch GEMM path instead, so the generic spec is checked on tensors here (loop is checked
     through conv1x1 above, which always runs it)."""
     x, w, b = make_inputs(case)
+    if case["unbatched"]:  # formulations take batches; conv1x1 runs one sample as a batch of one
+        x = x[None]
     if case["layout"] == "channels_last":
         x = moveaxis(x, -1, 1)
     call = validate(x, w, b, case["stride"], case["padding"], case["groups"])

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _arrays
+from . import _arrays, _axes
 from ._checks import positive_int
 from .errors import OneByOneError
 from .formulations import FORMULATIONS
@@ -23,6 +23,7 @@ class Call:
     stride: tuple
     padding: tuple
     groups: int
+    batched: bool = True  # False: one unbatched sample, x without its batch axis (as torch allows)
 
 
 def validate(x, weight, bias, stride, padding, groups, layout="channels_first", method="auto"):
@@ -36,14 +37,8 @@ def validate(x, weight, bias, stride, padding, groups, layout="channels_first", 
                                       or (method == "kron" and x.dtype == np.float16)):
         allowed = "float32 or float64" if method == "kron" else "float16, float32 or float64"
         raise OneByOneError(f"NumPy x must be native-endian {allowed} for method={method!r}; got {x.dtype.str}")
-    if x.ndim not in (3, 4, 5):
-        raise OneByOneError(
-            "x must have rank 3, 4 or 5 (batch, channels and 1-3 spatial axes); "
-            f"got rank {x.ndim} with shape {tuple(x.shape)}"
-        )
-    spatial = x.ndim - 2
-    cin = x.shape[-1] if layout == "channels_last" else x.shape[1]
-    sizes = x.shape[1:-1] if layout == "channels_last" else x.shape[2:]
+    spatial, batched = _axes.reading(x.shape, weight.shape, layout)
+    cin, sizes = _axes.channels_and_sizes(x.shape, batched, layout)
     if cin == 0 or 0 in tuple(sizes):
         raise OneByOneError(
             f"x must have at least one channel and one position per spatial axis (batch may be 0); "
@@ -53,10 +48,7 @@ def validate(x, weight, bias, stride, padding, groups, layout="channels_first", 
     if cout == 0:
         raise OneByOneError(f"weight must have at least one output channel; got shape {tuple(weight.shape)}")
     if cin_g * groups != cin:
-        raise OneByOneError(
-            f"x has {cin} channels but weight {tuple(weight.shape)} with groups={groups} "
-            f"expects {cin_g * groups} input channels"
-        )
+        raise OneByOneError(_axes.channel_mismatch(x.shape, weight.shape, groups, cin, batched, layout))
     if cout % groups:
         raise OneByOneError(
             f"groups={groups} must divide the output channels; got {cout} output channels"
@@ -65,7 +57,7 @@ def validate(x, weight, bias, stride, padding, groups, layout="channels_first", 
         raise OneByOneError(f"bias must have shape ({cout},); got {tuple(bias.shape)}")
     stride = _per_axis(stride, spatial, "stride", minimum=1)
     padding = _padding(padding, spatial, stride)
-    return Call(cin, cout, spatial, stride, padding, groups)
+    return Call(cin, cout, spatial, stride, padding, groups, batched)
 
 
 def _check_arrays(x, weight, bias):

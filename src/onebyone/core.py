@@ -17,7 +17,9 @@ def conv1x1(x, weight, bias=None, *, stride=1, padding=0, groups=1,
     """The 1x1 convolution: at every pixel, the channel vector times a matrix, plus a bias.
 
     x is a NumPy array or a torch tensor with 1, 2 or 3 spatial axes: (N, C, L), (N, C, H, W)
-    or (N, C, D, H, W), or with ``layout="channels_last"`` the (N, ..., C) forms. A torch tensor
+    or (N, C, D, H, W), or with ``layout="channels_last"`` the (N, ..., C) forms. As in torch,
+    a weight with its kernel axes also takes one unbatched sample, (C, H, W) say, and returns
+    (Cout, H, W); a plain (Cout, Cin) matrix always reads x as a batch. A torch tensor
     in channels_last memory format gives one back in that format. weight is (Cout, Cin/groups)
     or PyTorch's (Cout, Cin/groups, 1, ..., 1); bias is (Cout,). stride, padding and groups
     mean what they mean for torch.nn.functional.conv2d. The result is of x's kind, dtype and
@@ -34,6 +36,8 @@ def conv1x1(x, weight, bias=None, *, stride=1, padding=0, groups=1,
     >>> all(np.allclose(conv1x1(x, w, method=m), conv1x1(x, w, method="loop"))
     ...     for m in ("einsum", "gemm", "kron", "torch"))
     True
+    >>> conv1x1(x[0], w.reshape(1, 2, 1, 1)).shape    # one unbatched (C, H, W) image
+    (1, 2, 2)
     """
     return plan(x, weight, bias, stride, padding, groups, layout, method)(x, weight, bias)
 
@@ -94,9 +98,18 @@ def _exact(option):
 
 def _new_plan(x, weight, bias, stride, padding, groups, layout, method, grad):
     call = validate(x, weight, bias, stride, padding, groups, layout, method)
+    if not call.batched:
+        return _unbatched(_new_plan(x[None], weight, bias, stride, padding, groups, layout, method, grad))
     x_cf = _arrays.moveaxis(x, -1, 1) if layout == "channels_last" else x
     w = weight.reshape(call.out_channels, call.in_channels // call.groups)
     return _make_plan(call, x_cf, w, bias, layout, method, grad)
+
+
+def _unbatched(batched_plan):
+    # One sample is a batch of one, as torch's conv computes it: add the axis, drop it after.
+    # Its plan is made from the batch-of-one call (dispatch sees (1, C, ...)) and kept under
+    # the unbatched signature, so the two readings never share a plan.
+    return lambda x, weight, bias: batched_plan(x[None], weight, bias)[0]
 
 
 def _make_plan(call, x_cf, w, bias, layout, method, grad):
@@ -132,6 +145,9 @@ def tune(x, weight, bias=None, *, stride=1, padding=0, groups=1, backward=False,
     call = validate(x, weight, bias, stride, padding, groups)
     if not _arrays.is_tensor(x):
         raise OneByOneError("tune times torch formulations; expected a torch tensor, got a NumPy array")
+    if not call.batched:  # conv1x1 runs one sample as a batch of one: time that
+        x = x[None]
+        call = validate(x, weight, bias, stride, padding, groups)
     w = weight.reshape(call.out_channels, call.in_channels // call.groups)
     result = dispatch.measure(call, x, w, bias, backward, budget_s)
     forget_plans()  # plans made before this choice must be made again
