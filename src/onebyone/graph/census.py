@@ -3,7 +3,9 @@
 The one place that finds, costs and names a model's pointwise layers: inspect, the blocks'
 describe (and so explain --block) and the benchmark's shape suite read their rows from here;
 ONNX inspect fills the same rows with the same role rules (roles.py). One row per call (a module
-called twice is two rows), in graph order; ``kind`` says what layer a row is ("conv").
+called twice is two rows), in graph order; ``kind`` says what layer a row is: "conv", or
+"linear" for an nn.Linear applied to a tensor with spatial or token axes (N, ..., C), which is a
+1x1 conv over its last axis (ConvNeXt's MLP, a transformer's q/k/v and MLP projections).
 """
 import operator
 
@@ -17,7 +19,7 @@ from .table import make_row
 from .trace import shape_of
 
 _ATTENTION = {torch.matmul, torch.bmm, operator.matmul, torch.softmax, nn.functional.softmax,
-              "bmm", "matmul", "softmax"}
+              nn.functional.scaled_dot_product_attention, "bmm", "matmul", "softmax"}
 _ADDS = {operator.add, torch.add, "add", operator.iadd, "add_"}
 _JOINS = {torch.cat, torch.concat, operator.mul, torch.mul, "mul", "mul_"}
 
@@ -68,6 +70,12 @@ def census(gm, declared=None, all_convs=False):
     rows = []
     for n in view.nodes():
         m = module(gm, n)
+        source = n.args[0] if n.args else None
+        shape_in = shape_of(source) if isinstance(source, torch.fx.Node) else None
+        if isinstance(m, nn.Linear):
+            if len(shape_in or ()) >= 3:  # spatial or token axes: a 1x1 conv on the last axis
+                rows.append(_linear_row(gm, view, feeds, n, m, shape_in, declared))
+            continue
         if not (is_pointwise(m) or (all_convs and is_any_conv(m))):
             continue
         dims = m.weight.ndim - 2
@@ -77,12 +85,25 @@ def census(gm, declared=None, all_convs=False):
         else:
             role = declared.get(n.target) or rule_role(view, feeds, n, m.in_channels,
                                                        m.out_channels, stride, out)
-        source = n.args[0] if n.args else None
-        shape_in = shape_of(source) if isinstance(source, torch.fx.Node) else None
         rows.append(make_row(n.target, m.in_channels, m.out_channels, m.groups, stride, out[1:],
                              sum(p.numel() for p in m.parameters()), node_macs(gm, n), role,
                              kernel=tuple(m.weight.shape[2:]), input=(shape_in or ())[1:]))
     return rows
+
+
+def _linear_row(gm, view, feeds, n, m, shape_in, declared):
+    """A Linear on (N, ..., C) rows like a 1x1 conv; shapes stay as the layer sees them
+    (channels last). The rules read its output as (N, C, ...)."""
+    out = shape_of(n) or ()
+    dims = len(shape_in) - 2
+    as_conv = (out[0], out[-1], *out[1:-1]) if out else ()
+    role = declared.get(n.target) or rule_role(view, feeds, n, m.in_features, m.out_features,
+                                               (1,) * dims, as_conv)
+    if role == "attention" and m.out_features == 3 * m.in_features:
+        role = "attention: qkv"  # one layer making query, key and value, split after it
+    return make_row(n.target, m.in_features, m.out_features, 1, (1,) * dims, out[1:],
+                    sum(p.numel() for p in m.parameters()), node_macs(gm, n), role,
+                    kind="linear", kernel=(1,) * dims, input=shape_in[1:])
 
 
 def spatial_role(conv):

@@ -1,8 +1,8 @@
 """Linear chains of convs: what one is, and whether one conv computing it is exact and cheaper.
 
 Analysis only: findings reports chains, the collapse pass rewrites them; neither re-states these
-rules. A chain is conv A whose output only conv B reads (CHAINS in patterns.py), maybe through
-an eval-mode BatchNorm (an affine map per channel, which folds into A, so the chain stays linear).
+rules. A chain is conv A whose output only conv B reads (CHAINS in patterns.py; Linear then
+Linear too, a 1x1 -> 1x1 chain on the last axis), maybe through an eval-mode BatchNorm (an affine map per channel, which folds into A, so the chain stays linear).
 """
 import math
 
@@ -11,7 +11,7 @@ import torch
 from .patterns import CHAINS, as_tuple, is_bn, match_chain, module
 from .trace import shape_of
 
-PATTERNS = ("1x1 -> 1x1", "kxk -> 1x1", "1x1 -> kxk")
+PATTERNS = ("1x1 -> 1x1", "kxk -> 1x1", "1x1 -> kxk", "linear -> linear")
 
 
 def chains(gm, through_bn=True):
@@ -28,7 +28,7 @@ def chains(gm, through_bn=True):
     for pattern in PATTERNS:
         first, second = CHAINS[pattern]
         found += [(pattern, a, None, b) for a, b in match_chain(gm, first, second)]
-        if through_bn:
+        if through_bn and pattern != "linear -> linear":  # BN normalises axis 1, not a Linear's
             after_bn = dict(match_chain(gm, is_bn, second))
             found += [(pattern, a, bn, after_bn[bn]) for a, bn in match_chain(gm, first, is_bn)
                       if bn in after_bn]
@@ -37,6 +37,8 @@ def chains(gm, through_bn=True):
 
 def why_not(ma, mb, pattern, bn=None):
     """'' if one conv computes mb(bn(ma(x))) exactly, else why not (conv modules A and B)."""
+    if pattern == "linear -> linear":
+        return ""  # two matrices on the last axis: their product, always exact
     dims = ma.weight.ndim - 2
     if ma.groups != 1 or mb.groups != 1:
         return "grouped conv (collapsing would make it dense)"

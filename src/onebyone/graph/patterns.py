@@ -2,7 +2,8 @@
 
 A chain is a node whose only user is the next node of the pattern, reading it as its input; any
 other user of the intermediate output (or any op between, such as a ReLU) breaks the match.
-Siblings are 1x1 convs reading the same tensor with the same stride, padding and dims.
+Siblings are 1x1 convs reading the same tensor with the same stride, padding and dims, or Linear
+layers reading the same tensor (a Linear is a 1x1 conv over the last axis).
 """
 from collections import defaultdict
 
@@ -45,6 +46,11 @@ def _pads(m):
         any(p != 0 for p in as_tuple(m.padding, m.weight.ndim - 2))
 
 
+def is_linear(m):
+    """nn.Linear: on a tensor with spatial or token axes, a 1x1 conv over its last axis."""
+    return isinstance(m, nn.Linear)
+
+
 def is_kxk(m):
     return is_conv(m) and not is_1x1(m)
 
@@ -61,6 +67,7 @@ CHAINS = {
     "1x1 -> 1x1": (is_1x1, is_1x1),
     "kxk -> 1x1": (is_kxk, is_1x1),
     "1x1 -> kxk": (is_1x1, is_kxk),
+    "linear -> linear": (is_linear, is_linear),
 }
 
 
@@ -101,17 +108,20 @@ def value_users(node):
 
 
 def sibling_key(m):
-    """1x1 convs with equal keys reading one tensor can be one conv (groups=1 only)."""
+    """Pointwise layers with equal keys reading one tensor can be one layer: 1x1 convs
+    (groups=1) with one stride, padding and dims, or Linear layers."""
+    if is_linear(m):
+        return ("linear", m.weight.dtype, m.weight.device)
     dims = m.weight.ndim - 2
     return (dims, as_tuple(m.stride, dims), as_tuple(m.padding, dims), m.weight.dtype, m.weight.device)
 
 
 def match_siblings(gm):
-    """Lists of >= 2 call_module 1x1 conv nodes (groups=1) that read the same node."""
+    """Lists of >= 2 call_module 1x1 conv (groups=1) or Linear nodes that read the same node."""
     groups = defaultdict(list)
     for n in gm.graph.nodes:
         m = module(gm, n)
-        if is_1x1(m) and m.groups == 1 and len(n.args) == 1 and not n.kwargs:
+        if ((is_1x1(m) and m.groups == 1) or is_linear(m)) and len(n.args) == 1 and not n.kwargs:
             groups[(n.args[0], sibling_key(m))].append(n)
     return [nodes for nodes in groups.values() if len(nodes) > 1]
 

@@ -27,6 +27,7 @@ ROLES = {
     "attention: query": "g(x): what each position looks for",
     "attention: key": "f(x): what each position offers to be matched against",
     "attention: value": "h(x): what each position passes on once attended to",
+    "attention: qkv": "query, key and value from one layer (a Linear of 3x the width), split after it",
     "head": "makes an output of the model: nothing but the output comes after it",
     "head: scores": "per-anchor class logits at every position",
     "head: boxes": "per-anchor box offsets (dx, dy, dw, dh) at every position",

@@ -1,6 +1,6 @@
 """Collapse two convs with nothing between them into one: both are linear maps of the input.
 
-1x1 then 1x1, k x k then 1x1: always exact. 1x1 (A) then k x k (B): exact when B pads nothing or
+1x1 then 1x1, k x k then 1x1, Linear then Linear: always exact. 1x1 (A) then k x k (B): exact when B pads nothing or
 A has no bias; otherwise B's zero padding would meet A's bias at the borders, where the single
 conv would see zeros instead, so that case is skipped. By default a chain is collapsed only if
 the single conv costs no more multiply-adds than the two (a 1x1 bottleneck is often cheaper).
@@ -59,6 +59,9 @@ def _next_pair(gm, only_if_cheaper, skipped):
 @torch.no_grad()
 def compose(ma, mb):
     """One conv computing mb(ma(x)): weights multiplied over the middle channels."""
+    if isinstance(ma, nn.Linear):  # (O, M) @ (M, I): a Linear chain is a 1x1 -> 1x1 chain
+        return _linear(mb.weight.double() @ ma.weight.double(),
+                       mb.weight.double() @ _bias(ma).double() + _bias(mb).double(), ma)
     dims = ma.weight.ndim - 2
     wa, wb = ma.weight.double(), mb.weight.double()
     ba = torch.zeros(wa.shape[0], dtype=wa.dtype) if ma.bias is None else ma.bias.double()
@@ -78,3 +81,15 @@ def compose(ma, mb):
     new.bias.copy_(bias)
     new.train(template.training)
     return new
+
+
+def _bias(m):
+    return m.bias if m.bias is not None else m.weight.new_zeros(m.weight.shape[0])
+
+
+def _linear(weight, bias, template):
+    new = nn.Linear(weight.shape[1], weight.shape[0], device=template.weight.device,
+                    dtype=template.weight.dtype)
+    new.weight.copy_(weight)
+    new.bias.copy_(bias)
+    return new.train(template.training)

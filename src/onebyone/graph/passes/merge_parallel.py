@@ -1,7 +1,7 @@
 """Merge 1x1 convs that read the same tensor into one wider conv, then slice its output.
 
 Inception's 1x1 branches, a ResNet block's first 1x1 and its projection shortcut, attention's
-query/key/value: one GEMM of N = sum(Cout) instead of several narrow ones, same multiply-adds.
+query/key/value (1x1 convs, or Linear layers on tokens: one wider Linear): one GEMM of N = sum(Cout) instead of several narrow ones, same multiply-adds.
 Each branch gets a copy of its channels, y[:, a:b].clone(), not a view: views of one tensor
 share an autograd version counter, so the in-place ReLUs of Inception's branches would break each
 other's backward (and torch.onnx.export, which traces with autograd on). The copy is one pass
@@ -45,13 +45,16 @@ def merge_parallel(gm):
         if why:
             skipped.append(f"{', '.join(n.target for n in nodes)}: {why}")
             continue
-        name = free_name(gm, _common_prefix([n.target for n in nodes]) + "merged1x1")
+        kind = "merged_linear" if isinstance(convs[0], torch.nn.Linear) else "merged1x1"
+        name = free_name(gm, _common_prefix([n.target for n in nodes]) + kind)
         gm.add_submodule(name, keep_requires_grad(_merged(convs), requires_grad(*convs)))
         with gm.graph.inserting_before(nodes[0]):  # before every user of every sibling
             merged = gm.graph.call_module(name, (nodes[0].args[0],))
-            ends = list(itertools.accumulate(m.out_channels for m in convs))
+            ends = list(itertools.accumulate(_width(m) for m in convs))
+            # a conv's channels are axis 1, a Linear's the last axis
+            axis = (...,) if isinstance(convs[0], torch.nn.Linear) else (slice(None),)
             items = [gm.graph.call_method("clone", (gm.graph.call_function(
-                         operator.getitem, (merged, (slice(None), slice(a, b)))),))
+                         operator.getitem, (merged, axis + (slice(a, b),))),))
                      for a, b in zip([0] + ends[:-1], ends)]
         for n, item in zip(nodes, items):
             n.replace_all_uses_with(item)
@@ -79,19 +82,29 @@ def _why_not(gm, nodes, convs):
 def _merged(convs):
     """One conv whose output channels are the convs' output channels, in order."""
     first = convs[0]
+    weight = torch.cat([m.weight for m in convs])
+    biases = [m.bias if m.bias is not None else torch.zeros_like(m.weight[:, 0].flatten())
+              for m in convs]
+    if isinstance(first, torch.nn.Linear):
+        new = torch.nn.Linear(first.in_features, weight.shape[0], device=weight.device,
+                              dtype=weight.dtype)
+        new.weight.copy_(weight)
+        new.bias.copy_(torch.cat(biases))
+        return new.train(first.training)
     dims = first.weight.ndim - 2
     if any(isinstance(m, Conv1x1) for m in convs):
         cls, extra = Conv1x1, {"dims": dims}
     else:
         cls, extra = type(first), {}
-    weight = torch.cat([m.weight for m in convs])
-    biases = [m.bias if m.bias is not None else torch.zeros_like(m.weight[:, 0].flatten())
-              for m in convs]
     new = cls(first.in_channels, weight.shape[0], 1, stride=first.stride, padding=first.padding,
               device=weight.device, dtype=weight.dtype, **extra)
     new.weight.copy_(weight)
     new.bias.copy_(torch.cat(biases))
     return new.train(first.training)
+
+
+def _width(m):
+    return m.out_features if isinstance(m, torch.nn.Linear) else m.out_channels
 
 
 def _common_prefix(targets):
