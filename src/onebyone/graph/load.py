@@ -20,7 +20,11 @@ def load(spec):
     False
     """
     if not isinstance(spec, (str, os.PathLike)):
-        return spec
+        import torch
+
+        if isinstance(spec, torch.nn.Module) or type(spec).__module__.startswith("onnx"):
+            return spec
+        raise OneByOneError(f"expected an nn.Module, a model name or a file; got {type(spec).__name__}")
     path = os.fspath(spec)
     if not os.path.exists(path):
         return build(path)

@@ -1,6 +1,5 @@
 """optimize(): run the chosen passes on a copy of a model, verifying after every one."""
 import copy
-import os
 import warnings
 
 import torch
@@ -37,8 +36,6 @@ def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.9
     >>> [p["pass"] for p in report["passes"] if p["changed"]], report["after"]["params"]
     (['fold_bn', 'swap', 'memory_format'], 32)
     """
-    if not isinstance(model, (torch.nn.Module, str, os.PathLike)):
-        raise OneByOneError(f"expected an nn.Module, a model name or a file; got {type(model).__name__}")
     with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
         return _optimize(load(model), example_input, passes, rank, energy, lossy_tolerance,
                          speed, runs, n_random, seed)
