@@ -48,9 +48,8 @@ def formulations_agree(seed=0, console=None):
     """
     import numpy as np
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
+    from .._table import print_table
     from ..core import conv1x1
     from ..formulations import FORMULATIONS
 
@@ -60,16 +59,14 @@ def formulations_agree(seed=0, console=None):
     w = rng.standard_normal((8, 16))
     b = rng.standard_normal(8)
     reference = conv1x1(x, w, b, method="loop")
-    table = Table(title="conv1x1 of x (1, 16, 7, 9) by weight (8, 16), float64")
-    table.add_column("method")
-    table.add_column("what it computes")
-    table.add_column("max |diff| vs loop", justify="right")
-    worst = 0.0
+    rows, worst = [], 0.0
     for name, fn in FORMULATIONS.items():
         diff = float(np.abs(conv1x1(x, w, b, method=name) - reference).max())
         worst = max(worst, diff)
-        table.add_row(name, escape(fn.__doc__.splitlines()[0]), f"{diff:.1e}")
-    console.print(table)
+        rows.append([name, fn.__doc__.splitlines()[0], f"{diff:.1e}"])
+    print_table(console, "conv1x1 of x (1, 16, 7, 9) by weight (8, 16), float64",
+                ("method", "what it computes", "max |diff| vs loop"), rows,
+                numbers=("max |diff| vs loop",), sentences=("what it computes",))
     verdict = "agree" if worst < 1e-12 else "DISAGREE"
     console.print(f"All {len(FORMULATIONS)} formulations {verdict} (largest difference {worst:.1e}).")
     return worst

@@ -6,9 +6,8 @@ import json
 import math
 
 from rich.console import Console
-from rich.table import Table
-
 from .._files import write_atomic
+from .._table import print_table
 from .._units import human
 
 
@@ -38,25 +37,25 @@ def _finite(x):
 
 
 def _console():
-    # Piped output (files, CI logs) would otherwise wrap the table at 80 columns.
-    console = Console()
-    return console if console.is_terminal else Console(width=150)
+    # rich's width: COLUMNS, else the user's terminal even when stdout is piped, else 80.
+    # Tables fit it or stack (onebyone._table), so no width is forced on a pipe.
+    return Console()
+
+
+INSPECT_HEADERS = ("module", "Cin -> Cout", "groups", "stride", "output", "params", "MACs",
+                   "% MACs", "% params", "role")
 
 
 def print_inspection(result, console=None):
     """The table of 1x1 convs, the totals line, and the findings grouped by kind."""
     console = console or _console()
     shapes = ", ".join("x".join(map(str, s)) for s in result.input)
-    table = Table(title=f"1x1 convs in {result.model}, input {shapes}")
-    for col in ("module", "Cin -> Cout", "groups", "stride", "output", "params", "MACs",
-                "% MACs", "% params", "role"):
-        table.add_column(col, justify="left" if col in ("module", "role") else "right")
-    for r in result.rows:
-        table.add_row(r["module"], f"{r['cin']} -> {r['cout']}", str(r["groups"]),
-                      "x".join(map(str, r["stride"])), "x".join(map(str, r["output"])),
-                      _n(r["params"]), _n(r["macs"]), f"{100 * r['macs_share']:.1f}",
-                      f"{100 * r['params_share']:.1f}", r["role"])
-    console.print(table)
+    rows = [[r["module"], f"{r['cin']} -> {r['cout']}", str(r["groups"]),
+             "x".join(map(str, r["stride"])), "x".join(map(str, r["output"])),
+             _n(r["params"]), _n(r["macs"]), f"{100 * r['macs_share']:.1f}",
+             f"{100 * r['params_share']:.1f}", r["role"]] for r in result.rows]
+    print_table(console, f"1x1 convs in {result.model}, input {shapes}", INSPECT_HEADERS, rows,
+                numbers=INSPECT_HEADERS[1:-1])
     t = result.totals
     console.print(f"{t['conv1x1']} 1x1 convs: {_n(t['conv1x1_macs'])} of {_n(t['model_macs'])} MACs "
                   f"({100 * t['macs_share']:.1f}%), {_n(t['conv1x1_params'])} of "
@@ -75,15 +74,15 @@ def print_inspection(result, console=None):
 def print_optimization(report, console=None):
     """Per pass: kept or rolled back, what changed, the error; then params, MACs and speed."""
     console = console or _console()
-    table = Table(title="optimize: every pass verified against the model before it")
-    for col in ("pass", "changed", "error", "tolerance", "result", "for example"):
-        table.add_column(col)
+    headers = ("pass", "changed", "error", "tolerance", "result", "for example")
+    rows = []
     for p in report["passes"]:
         result = "kept" if p["kept"] else f"rolled back {p.get('failure', '')}"
         example = (p["details"] or p["skipped"] or [""])[0]
-        table.add_row(p["pass"], str(p["changed"]), f"{p['error']:.1e}", f"{p['tolerance']:.0e}",
-                      result, example)
-    console.print(table)
+        rows.append([p["pass"], str(p["changed"]), f"{p['error']:.1e}", f"{p['tolerance']:.0e}",
+                     result, example])
+    print_table(console, "optimize: every pass verified against the model before it", headers, rows,
+                numbers=("changed", "error", "tolerance"), sentences=("result", "for example"))
     b, a = report["before"], report["after"]
     console.print(f"params {_n(b['params'])} -> {_n(a['params'])}, MACs {_n(b['macs'])} -> "
                   f"{_n(a['macs'])}, final error {report['error']:.1e} (tolerance {report['tolerance']:.0e})")
