@@ -4,6 +4,7 @@ import torch
 from graph_toys import Siblings, assert_same_outputs, convs
 from torch import nn
 
+from onebyone.graph.findings import findings
 from onebyone.graph.passes.low_rank import low_rank
 from onebyone.graph.passes.memory_format import memory_format
 from onebyone.graph.passes.merge_parallel import merge_parallel
@@ -125,9 +126,10 @@ WRITES = {
 @pytest.mark.parametrize("write", WRITES.values(), ids=WRITES.keys())
 def test_no_merge_when_the_shared_input_is_written_in_place(write):
     model, x = WritesShared(write).eval(), torch.randn(1, 4, 5, 5)
-    gm, rep = merge_parallel(propagate(trace(model), (x,)))
-    assert rep["changed"] == 0 and "in place" in rep["skipped"][0]
-    assert convs(gm) == 2
+    traced = propagate(trace(model), (x,))
+    assert [f for f in findings(traced) if f["kind"] == "parallel"] == []
+    gm, rep = merge_parallel(traced)
+    assert rep["changed"] == 0 and convs(gm) == 2
     assert_same_outputs(model, gm, x)
 
 
@@ -145,7 +147,9 @@ class WritesFirst(nn.Module):
 
 def test_a_write_before_both_siblings_does_not_block_the_merge():
     model, x = WritesFirst().eval(), torch.randn(1, 4, 5, 5)
-    gm, rep = merge_parallel(propagate(trace(model), (x,)))
+    traced = propagate(trace(model), (x,))
+    assert [f["modules"] for f in findings(traced) if f["kind"] == "parallel"] == [["a", "b"]]
+    gm, rep = merge_parallel(traced)
     assert rep["changed"] == 1 and convs(gm) == 1
     assert_same_outputs(model, gm, x)
 

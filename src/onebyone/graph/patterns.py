@@ -10,6 +10,7 @@ from collections import defaultdict
 from torch import nn
 
 from ..nn import Conv1x1
+from .inplace import written_in_place
 
 CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, Conv1x1)
 
@@ -117,13 +118,16 @@ def sibling_key(m):
 
 
 def match_siblings(gm):
-    """Lists of >= 2 call_module 1x1 conv (groups=1) or Linear nodes that read the same node."""
+    """Lists of >= 2 call_module 1x1 conv (groups=1) or Linear nodes that read the same node,
+    which nothing writes in place once the first of them has read it."""
     groups = defaultdict(list)
     for n in gm.graph.nodes:
         m = module(gm, n)
         if ((is_1x1(m) and m.groups == 1) or is_linear(m)) and len(n.args) == 1 and not n.kwargs:
             groups[(n.args[0], sibling_key(m))].append(n)
-    return [nodes for nodes in groups.values() if len(nodes) > 1]
+    # an in-place write to the input after the first reader: the later ones read other values
+    return [nodes for nodes in groups.values()
+            if len(nodes) > 1 and written_in_place(gm, nodes[0].args[0], after=nodes[0]) is None]
 
 
 def as_tuple(v, dims):

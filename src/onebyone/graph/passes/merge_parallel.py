@@ -1,7 +1,9 @@
 """Merge 1x1 convs that read the same tensor into one wider conv, then slice its output.
 
 Inception's 1x1 branches, a ResNet block's first 1x1 and its projection shortcut, attention's
-query/key/value (1x1 convs, or Linear layers on tokens: one wider Linear): one GEMM of N = sum(Cout) instead of several narrow ones, same multiply-adds.
+query/key/value (1x1 convs, or Linear layers on tokens: one wider Linear): one GEMM of
+N = sum(Cout) instead of several narrow ones, same multiply-adds. Siblings whose shared input is
+written in place after the first of them reads it are not matched (patterns.match_siblings).
 Each branch gets a copy of its channels, y[:, a:b].clone(), not a view: views of one tensor
 share an autograd version counter, so the in-place ReLUs of Inception's branches would break each
 other's backward (and torch.onnx.export, which traces with autograd on). The copy is one pass
@@ -15,7 +17,6 @@ import operator
 import torch
 
 from ...nn import Conv1x1
-from ..inplace import written_in_place
 from ..patterns import match_siblings
 from ._rewrite import (called_once, clone, finish, free_name, keep_requires_grad, module, report,
                        requires_grad)
@@ -72,9 +73,6 @@ def _why_not(gm, nodes, convs):
         return "a module is called more than once"
     if requires_grad(*convs) is None:
         return "their parameters differ in requires_grad (one weight cannot be both)"
-    writer = written_in_place(gm, nodes[0].args[0], after=nodes[0])
-    if writer is not None:  # the later convs read other values than the first
-        return f"{writer.name} writes their input in place between or after them"
     return ""
 
 
