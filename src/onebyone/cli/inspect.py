@@ -14,10 +14,13 @@ def inspect(
 ):
     """Find every 1x1 conv in MODEL: table, totals, foldable / mergeable / low-rank findings."""
     from .._files import check_writable
+    from ..errors import OneByOneError
     from ..graph import inspect as run
     from ..graph import render
 
-    if plot:
+    if plot:  # before the model is built and traced, not after
+        if not plot.lower().endswith(".png"):
+            raise OneByOneError(f"expected --plot to name a .png file (the chart is a PNG); got {plot!r}")
         check_writable(plot, "--plot")
     result = run(model, input)
     if json:

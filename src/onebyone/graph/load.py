@@ -1,4 +1,5 @@
 """MODEL arguments: a torchvision model name or a file (pickled module, TorchScript, .pt2, .onnx)."""
+import logging
 import os
 import warnings
 import zipfile
@@ -28,28 +29,52 @@ def load(spec):
     path = os.fspath(spec)
     if not os.path.exists(path):
         return build(path)
-    if path.endswith(".onnx"):
-        import onnx
+    try:
+        return _read(path)
+    except OneByOneError:
+        raise
+    except Exception as e:  # corrupt, foreign or unreadable (a directory, no permission)
+        first = (str(e).strip() or type(e).__name__).splitlines()[0]
+        raise OneByOneError(f"expected a model file ({', '.join(FILE_KINDS)}); "
+                            f"could not read {path!r}: {first}") from e
 
-        return onnx.load(path)
+
+def _read(path):
+    if path.endswith(".onnx"):
+        return _onnx(path, "ONNX").load(path)
     import torch
 
     if path.endswith(".pt2"):
-        return torch.export.load(path).module()
+        # torch's loader logs a traceback for a corrupt archive before raising; ours is one line.
+        logger = logging.getLogger("torch.export")
+        level = logger.level
+        logger.setLevel(logging.ERROR)
+        try:
+            return torch.export.load(path).module()
+        finally:
+            logger.setLevel(level)
     if _is_torchscript(path):
+        _onnx(path, "TorchScript")  # inspect reads TorchScript through an ONNX export
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, still read
             return torch.jit.load(path, map_location="cpu").eval()
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # a corrupt or foreign file: say what was expected
-        raise OneByOneError(f"expected a model file ({', '.join(FILE_KINDS)}); "
-                            f"could not read {path!r}: {e}") from None
+    obj = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(obj, torch.nn.Module):
         raise OneByOneError(f"expected {path!r} to hold a pickled nn.Module; got a "
                             f"{type(obj).__name__} (a state_dict needs its model class: pickle "
                             "the module itself with torch.save(model, path))")
     return obj
+
+
+def _onnx(path, kind):
+    """The onnx module, or one error naming the extra that brings it (make demo installs the
+    base package only)."""
+    try:
+        import onnx
+    except ImportError as e:
+        raise OneByOneError(f"expected the onnx package to read the {kind} file {path!r}; it is not "
+                            f"installed (pip install 'onebyone[onnx]')") from e
+    return onnx
 
 
 def _is_torchscript(path):
