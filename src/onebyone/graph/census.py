@@ -3,7 +3,8 @@
 The one place that finds, costs and names a model's pointwise layers: inspect, the blocks'
 describe (and so explain --block) and the benchmark's shape suite read their rows from here;
 ONNX inspect fills the same rows with the same role rules (roles.py). One row per call (a module
-called twice is two rows), in graph order; ``kind`` says what layer a row is: "conv", or
+called twice is two rows), in graph order, with the rows of what traces inside a module kept
+whole (leaves.py) at that module's place; ``kind`` says what layer a row is: "conv", or
 "linear" for an nn.Linear applied to a tensor with spatial or token axes (N, ..., C), which is a
 1x1 conv over its last axis (ConvNeXt's MLP, a transformer's q/k/v and MLP projections).
 """
@@ -12,6 +13,7 @@ import operator
 import torch
 from torch import nn
 
+from . import leaves
 from .cost import node_macs
 from .patterns import as_tuple, is_any_conv, is_pointwise, module
 from .roles import feeds_layer, rule_role
@@ -68,8 +70,12 @@ def census(gm, declared=None, all_convs=False):
     view = FxView(gm)
     feeds = feeds_layer(view)
     rows = []
+    kept = leaves.kept_whole(gm)
     for n in view.nodes():
         m = module(gm, n)
+        if n.op == "call_module" and n.target in kept:
+            rows += _rows_inside(gm, n.target, declared, all_convs)
+            continue
         source = n.args[0] if n.args else None
         shape_in = shape_of(source) if isinstance(source, torch.fx.Node) else None
         if isinstance(m, nn.Linear):
@@ -88,6 +94,17 @@ def census(gm, declared=None, all_convs=False):
         rows.append(make_row(n.target, m.in_channels, m.out_channels, m.groups, stride, out[1:],
                              sum(p.numel() for p in m.parameters()), node_macs(gm, n), role,
                              kernel=tuple(m.weight.shape[2:]), input=(shape_in or ())[1:]))
+    return rows
+
+
+def _rows_inside(gm, leaf, declared, all_convs):
+    """The rows of the parts inside a kept-whole module (leaves.py), under the paths users
+    know, once per call of each part."""
+    rows = []
+    for prefix, part in leaves.parts(gm, leaf):
+        inner = {k[len(prefix) + 1:]: v for k, v in declared.items() if k.startswith(prefix + ".")}
+        for r in census(part, inner, all_convs) * part.meta.get("calls", 1):
+            rows.append({**r, "module": leaves.row_path(prefix, part, r["module"])})
     return rows
 
 

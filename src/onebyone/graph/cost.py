@@ -33,5 +33,14 @@ def totals(gm):
     >>> totals(gm)
     {'params': 36, 'macs': 800}
     """
-    params = sum(p.numel() for p in gm.parameters())
-    return {"params": params, "macs": sum(node_macs(gm, n) for n in gm.graph.nodes)}
+    params = sum(p.numel() for p in gm.parameters())  # each once, however often it is used
+    return {"params": params, "macs": macs(gm)}
+
+
+def macs(gm):
+    """Multiply-adds of every call in gm, and of the parts traced inside its kept-whole
+    modules (leaves.py), each times its calls."""
+    from .leaves import parts
+
+    inside = sum(macs(part) * part.meta.get("calls", 1) for _, part in parts(gm))
+    return sum(node_macs(gm, n) for n in gm.graph.nodes) + inside

@@ -13,6 +13,7 @@ Analysis only: nothing here rewrites or imports a pass (chains.py holds what col
 import torch
 
 from . import chains
+from .leaves import parts, row_path
 from .patterns import CHAINS, is_1x1, is_pointwise, match_chain, match_siblings, module
 
 
@@ -33,6 +34,9 @@ def findings(gm):
         m = module(gm, n)
         if is_pointwise(m) and m.groups == 1:  # a reflect-padded 1x1 has a rank too
             found.extend(rank_findings(n.target, m.weight.detach()))
+    for prefix, part in parts(gm):  # inside modules kept whole, what traced on its own
+        found += [{**f, "modules": [row_path(prefix, part, t) for t in f["modules"]]}
+                  for f in findings(part)]
     return found
 
 

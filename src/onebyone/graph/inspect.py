@@ -5,7 +5,7 @@ from .findings import findings
 from .load import load
 from .roles import declared_roles
 from .table import Inspection, add_totals
-from .trace import make_inputs, propagate, trace
+from .trace import kept_whole, make_inputs, propagate, trace
 
 
 def inspect(model, example_input=None):
@@ -34,6 +34,7 @@ def inspect(model, example_input=None):
     result = Inspection(name, [list(t.shape) for t in inputs], census(gm, declared_roles(model)))
     t = totals(gm)
     result.findings = findings(gm)
+    result.kept_whole = [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]
     return add_totals(result, t["params"], t["macs"])
 
 

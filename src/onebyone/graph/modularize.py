@@ -84,6 +84,7 @@ def _plain(gm):
         if node.op == "call_module" and node.target == "_guards_fn" \
                 and not isinstance(guards, InputGuard):
             plain._guards_fn = InputGuard([static_shape(a) for a in node.args], check=guards.forward)
+    plain.meta.update(getattr(gm, "meta", {}))  # what trace recorded (modules kept whole)
     for spec in ("_in_spec", "_out_spec"):  # read by the pytree code export generates
         if hasattr(gm, spec):
             setattr(plain, spec, getattr(gm, spec))

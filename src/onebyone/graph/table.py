@@ -7,13 +7,15 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Inspection:
-    """Plain data: ``rows`` (one dict per 1x1 conv), ``totals``, ``findings``."""
+    """Plain data: ``rows`` (one dict per 1x1 conv), ``totals``, ``findings``, and
+    ``kept_whole``: the modules torch.fx could not trace, each run whole (leaves.py)."""
 
     model: str
     input: list
     rows: list = field(default_factory=list)
     totals: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
+    kept_whole: list = field(default_factory=list)  # {"module", "reason"}: what fx could not trace
 
     def to_dict(self):
         return asdict(self)
@@ -21,8 +23,9 @@ class Inspection:
 
 def make_row(path, cin, cout, groups, stride, output, params, macs, role, *, kind="conv",
              kernel=(1, 1), input=()):
-    """One table row (a census row); ``kind`` says what layer it is ("conv" today), ``input``
-    and ``output`` are one sample's shapes (channels first, no batch). Shares come from add_totals.
+    """One table row (a census row); ``kind`` says what layer it is ("conv" or "linear"),
+    ``input`` and ``output`` are one sample's shapes (no batch; channels first for a conv,
+    channels last for a Linear, as each layer sees them). Shares come from add_totals.
 
     >>> make_row("fc", 8, 4, 1, (1, 1), (4, 5, 5), 36, 800, "reduce")["kind"]
     'conv'

@@ -1,4 +1,8 @@
-"""Model -> torch.fx GraphModule with shapes on every node, or one clear error."""
+"""Model -> torch.fx GraphModule with shapes on every node, or one clear error.
+
+A submodule torch.fx cannot trace is kept whole (leaves.py); only a model whose own forward
+cannot be traced is an error.
+"""
 import copy
 
 import torch
@@ -7,17 +11,20 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from ..errors import OneByOneError
 from ..nn import Conv1x1
+from . import leaves
+from .leaves import kept_whole  # noqa: F401  (the graph's kept-whole modules, for callers)
 
 
 class _Tracer(torch.fx.Tracer):
-    """symbolic_trace's tracer, with Conv1x1 kept whole and a record of where tracing failed."""
+    """symbolic_trace's tracer, with Conv1x1 and the ``leaves`` paths kept whole, and a record
+    of where tracing failed."""
 
-    def __init__(self):
+    def __init__(self, leaves=()):
         super().__init__()
-        self.stack, self.failed_in = [], None
+        self.leaves, self.stack, self.failed_in = set(leaves), [], None
 
     def is_leaf_module(self, m, qualname):
-        return isinstance(m, Conv1x1) or super().is_leaf_module(m, qualname)
+        return isinstance(m, Conv1x1) or qualname in self.leaves or super().is_leaf_module(m, qualname)
 
     def call_module(self, m, forward, args, kwargs):
         self.stack.append(self.path_of_module(m))
@@ -50,18 +57,32 @@ def trace(model):
         from .modularize import modularize
 
         return modularize(model)
-    tracer = _Tracer()
-    try:
-        graph = tracer.trace(model)
-    except Exception as e:
-        where = f"module '{tracer.failed_in}'" if tracer.failed_in else f"{type(model).__name__}.forward"
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise OneByOneError(f"expected a model torch.fx can trace; {where} failed to trace: "
-                            f"{first_line}") from None
+    graph, tracer, kept = _trace_keeping_leaves(model)
     from .modularize import modularize
 
     gm = torch.fx.GraphModule(tracer.root, graph, type(model).__name__)
+    gm.meta[leaves.KEY] = kept
     return modularize(_drop_identities(gm))
+
+
+def _trace_keeping_leaves(model):
+    """(graph, tracer, {path: reason}): a submodule that fails to trace is kept whole and the
+    trace starts again (each failure adds one leaf); the model's own forward failing is an error."""
+    kept = {}
+    while True:
+        tracer = _Tracer(kept)
+        try:
+            return tracer.trace(model), tracer, kept
+        except Exception as e:
+            if not tracer.failed_in or tracer.failed_in in kept:
+                where = f"module '{tracer.failed_in}'" if tracer.failed_in else f"{type(model).__name__}.forward"
+                raise OneByOneError(f"expected a model torch.fx can trace; {where} failed to trace: "
+                                    f"{_first_line(e)}") from None
+            kept[tracer.failed_in] = leaves.reason(e)
+
+
+def _first_line(e):
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _drop_identities(gm):
@@ -106,13 +127,14 @@ def propagate(gm, inputs, keep_output=None):
 
     keep_output: a list to append gm's output to (saves a forward for callers that need it).
     """
-    with torch.no_grad():
+    with torch.no_grad(), leaves.capturing(gm) as calls:
         try:
             out = ShapeProp(gm).propagate(*inputs)
         except Exception as e:
             shapes = [tuple(t.shape) for t in inputs]
             raise OneByOneError(f"expected an input the model accepts; running it on shapes "
                                 f"{shapes} failed: {str(e).strip().splitlines()[0]}") from None
+    leaves.open_parts(gm, calls, trace, propagate)  # inside kept-whole modules, what traces
     if keep_output is not None:
         keep_output.append(out)
     return gm

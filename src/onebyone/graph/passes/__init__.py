@@ -10,15 +10,40 @@ from .low_rank import low_rank as _low_rank
 from .memory_format import memory_format as _memory_format
 from .merge_parallel import merge_parallel as _merge_parallel
 from .swap import swap as _swap
+from ..leaves import parts
+from ._rewrite import set_module
+
+def _inside_leaves(run):
+    """The pass `run`, also applied to each part traced inside a module kept whole
+    (onebyone.graph.leaves): the leaf's own Python stays, its traceable parts are rewritten.
+    The part's reports join the pass's, each line under the part's path."""
+
+    def everywhere(gm, **options):
+        new, rep = run(gm, **options)
+        for path, part in parts(new):
+            rewritten, inner = everywhere(part, **options)
+            rewritten.meta.update(part.meta)  # still a part, called as often
+            set_module(new, path, rewritten)
+            rep["changed"] += inner["changed"]
+            rep["details"] += [f"{path}: {d}" for d in inner["details"]]
+            rep["skipped"] += [f"{path}: {d}" for d in inner["skipped"]]
+            if "modules" in inner:
+                rep.setdefault("modules", []).extend(f"{path}.{m}" for m in inner["modules"])
+        return new, rep
+
+    everywhere.__doc__, everywhere.__name__ = run.__doc__, run.__name__
+    return everywhere
+
 
 # Order matters: folding BN exposes conv -> conv chains; collapsing before merging keeps
-# shapes on every node it reads; swap and memory_format only change how convs run.
+# shapes on every node it reads; swap and memory_format only change how convs run (the
+# channels_last conversion of the whole model covers the parts inside leaves too).
 PASSES = {
-    "fold_bn": _fold_bn,
-    "collapse": _collapse,
-    "merge_parallel": _merge_parallel,
-    "low_rank": _low_rank,
-    "swap": _swap,
+    "fold_bn": _inside_leaves(_fold_bn),
+    "collapse": _inside_leaves(_collapse),
+    "merge_parallel": _inside_leaves(_merge_parallel),
+    "low_rank": _inside_leaves(_low_rank),
+    "swap": _inside_leaves(_swap),
     "memory_format": _memory_format,
 }
 DEFAULT = ("fold_bn", "collapse", "merge_parallel", "swap", "memory_format")

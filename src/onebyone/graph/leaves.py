@@ -1,0 +1,130 @@
+"""Modules torch.fx cannot trace, kept whole as leaves, and the parts inside them that can.
+
+trace() keeps a submodule whose forward torch.fx cannot trace (control flow on a tensor, say)
+as one call_module node and goes on, as timm's fx helpers do with their leaf modules; the
+graph records it in ``gm.meta["kept_whole"]`` ({path: reason}). Only a model whose own forward
+cannot be traced is an error. Once inputs are known (trace.propagate runs the graph), each
+called child of a kept-whole module is traced on its own, checked to compute what the child
+computed, and put in its place: a *part*. The census lists a part's 1x1 convs, the passes
+rewrite inside it (passes/__init__.py), and the leaf's own Python stays exactly as written.
+A part called k times is propagated on its first call's inputs and counted k times.
+"""
+import contextlib
+
+import torch
+from torch.utils._pytree import tree_map
+
+KEY, PART = "kept_whole", "onebyone_part"
+# what torch.fx says -> what a reader of the report needs to know
+_REASONS = {"cannot be used as inputs to control flow": "control flow on a tensor",
+            "object cannot be iterated": "iterates over a tensor",
+            "cannot be used as a shape": "a tensor used as a shape",
+            "len(.) is not supported": "len() of a tensor"}
+
+
+def reason(error):
+    """Why a module did not trace, in a few words.
+
+    >>> reason(RuntimeError("symbolically traced variables cannot be used as inputs to control flow"))
+    'control flow on a tensor'
+    """
+    text = (str(error).strip() or type(error).__name__).splitlines()[0]
+    return next((why for key, why in _REASONS.items() if key in text), text[:80])
+
+
+def kept_whole(gm):
+    """{path: reason} of the modules ``gm`` calls whole because torch.fx could not trace them."""
+    return dict(getattr(gm, "meta", {}).get(KEY, {}))
+
+
+def parts(gm, under=None):
+    """[(path, part GraphModule)] opened inside gm's kept-whole modules (or inside ``under``):
+    the outermost ones (a part's own leaves hold its inner parts)."""
+    found = []
+    for leaf in ([under] if under else kept_whole(gm)):
+        inside = [(name, m) for name, m in gm.get_submodule(leaf).named_modules() if name and is_part(m)]
+        found += [(f"{leaf}.{name}", m) for name, m in inside
+                  if not any(name.startswith(other + ".") for other, _ in inside)]
+    return found
+
+
+def is_part(m):
+    return isinstance(m, torch.fx.GraphModule) and m.meta.get(PART, False)
+
+
+def row_path(prefix, part, target):
+    """The path users know for a node of a part: a lone layer traced alone is its own path."""
+    return prefix if part.meta.get("lone") and target == "0" else f"{prefix}.{target}"
+
+
+@contextlib.contextmanager
+def capturing(gm):
+    """Inside: record the inputs of every call of every module inside gm's kept-whole modules.
+    Yields {path: [(args, kwargs), ...]} (tensors cloned: the leaf may write them in place)."""
+    calls, handles = {}, []
+
+    def hook_for(path):
+        def hook(module, args, kwargs):
+            copy = tree_map(lambda t: t.detach().clone() if isinstance(t, torch.Tensor) else t,
+                            (args, kwargs))
+            calls.setdefault(path, []).append(copy)
+        return hook
+
+    for leaf in kept_whole(gm):
+        for name, m in gm.get_submodule(leaf).named_modules():
+            if name:
+                handles.append(m.register_forward_pre_hook(hook_for(f"{leaf}.{name}"), with_kwargs=True))
+    try:
+        yield calls
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def open_parts(gm, calls, trace, propagate):
+    """Trace (once) and propagate each outermost called module inside gm's kept-whole modules
+    that holds a conv or Linear layer; trace/propagate are trace.py's (passed in: no cycle)."""
+    for path in _outermost(calls):
+        m, seen = gm.get_submodule(path), calls[path]
+        args, kwargs = seen[0]
+        if kwargs or not all(isinstance(a, torch.Tensor) for a in args) or not _has_layer(m):
+            continue
+        part = m if is_part(m) else _opened(m, args, trace)
+        if part is None:
+            continue  # it does not trace on its own either: it stays inside the leaf as it is
+        propagate(part, args)
+        part.meta["calls"] = len(seen)
+        if part is not m:
+            parent, _, name = path.rpartition(".")
+            setattr(gm.get_submodule(parent), name, part)
+
+
+def _opened(m, args, trace):
+    from ..errors import OneByOneError
+    from .verify import compare, tolerance
+
+    try:
+        part = trace(m)
+        with torch.no_grad():
+            expected = m(*args)
+            same = compare(expected, part(*args))["error"] <= tolerance([expected])
+    except (OneByOneError, RuntimeError, TypeError):
+        return None
+    if not same:  # traced, but not the same computation: leave it
+        return None
+    lone = not any(n.op == "call_function" or n.op == "call_method" for n in part.graph.nodes) \
+        and [n.target for n in part.graph.nodes if n.op == "call_module"] == ["0"] \
+        and not list(m.children())
+    part.meta.update({PART: True, "lone": lone})
+    return part
+
+
+def _outermost(calls):
+    """Called paths none of whose ancestors was called (an ancestor's part holds them)."""
+    return [p for p in calls if not any(p.startswith(q + ".") for q in calls)]
+
+
+def _has_layer(m):
+    from .patterns import is_any_conv, is_linear
+
+    return any(is_any_conv(s) or is_linear(s) for s in m.modules())
