@@ -13,10 +13,12 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
-def output_dir(out_dir, names, known):
-    """Check the requested model names, then make (and return) the output directory."""
+def output_dir(out_dir, names, known, files=()):
+    """Check the requested model names, make the output directory and check that each of
+    ``files`` can be written in it: all before the benchmark starts. Returns the directory."""
     from pathlib import Path
 
+    from .._files import check_writable
     from ..errors import OneByOneError
 
     unknown = sorted(set(names) - set(known))
@@ -26,7 +28,9 @@ def output_dir(out_dir, names, known):
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OneByOneError(f"expected a directory we can write for --out; got {out_dir!r} ({e.strerror})") from None
+        raise OneByOneError(f"expected a directory we can write for --out; got {out_dir!r} ({e.strerror})") from e
+    for name in files:
+        check_writable(out / name, f"--out's {name}")
     return out
 
 
@@ -37,8 +41,15 @@ def write_csv(rows, path):
         out = csv.DictWriter(f, fieldnames=names)
         out.writeheader()
         for r in rows:
-            out.writerow({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in asdict(r).items()})
+            out.writerow({k: _csv_cell(v) for k, v in asdict(r).items()})
     write_atomic(path, write)
+
+
+def _csv_cell(v):
+    """A float in 4 significant digits; a variant that did not run (NaN) is an empty cell."""
+    if not isinstance(v, float):
+        return v
+    return "" if math.isnan(v) else f"{v:.4g}"
 
 
 def groups(rows):
@@ -78,8 +89,9 @@ def summary(rows, command):
     return "\n".join(lines) + "\n"
 
 
-def plot(rows, path):
-    """One panel per (pass, memory format): speed-up over F.conv2d per shape, sorted."""
+def figure(rows):
+    """One panel per (pass, memory format): speed-up over F.conv2d per shape, sorted, each bar
+    labelled with its shape and batch on the x axis."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -96,8 +108,18 @@ def plot(rows, path):
         ax.set_ylabel("x F.conv2d")
         ax.set_title(f"{passes}, {fmt}: onebyone auto vs F.conv2d per shape "
                      f"(geomean {geomean(r.vs_conv for r in rs):.2f}x)")
-        ax.set_xticks([])
+        ax.set_xticks(range(len(rs)), [f"{r.shape} N={r.batch}" for r in rs], rotation=90,
+                      fontsize=max(4, min(8, 600 // max(len(rs), 1))))  # many shapes: smaller labels
+        ax.set_xlabel("1x1 conv shape and batch, slowest to fastest")
     fig.tight_layout()
+    return fig
+
+
+def plot(rows, path):
+    """figure(rows) saved to path (PNG), whole or not at all."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(rows)
     write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=90), mode="wb")
     plt.close(fig)
 

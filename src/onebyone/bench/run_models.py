@@ -2,6 +2,7 @@
 from rich.console import Console
 
 from .._files import write_atomic
+from .._table import print_table
 from . import models, report
 
 
@@ -10,18 +11,23 @@ def main(command, out_dir="bench-out", names=models.MODELS, compile=True, budget
 
     ``command`` (the command line that reproduces the run) heads models.md."""
     console = console or Console()
-    out = report.output_dir(out_dir, names, models.MODELS)
+    out = report.output_dir(out_dir, names, models.MODELS, ("models.csv", "models.png", "models.md"))
     rows = []
     for i, name in enumerate(names, 1):
         with console.status(f"[{i}/{len(names)}] {name}: optimize, compile, then interleaved runs"):
             rows.append(models.measure(name, compile=compile, budget_s=budget_s))
         r = rows[-1]
+        compiled = "skipped" if not compile else f"{r.compile_ms:.1f} ms"
         console.print(f"{name}: eager {r.eager_ms:.1f} ms, optimize {r.optimize_ms:.1f} ms "
-                      f"({r.eager_ms / r.optimize_ms:.2f}x), compile {r.compile_ms:.1f} ms")
+                      f"({r.eager_ms / r.optimize_ms:.2f}x), compile {compiled}")
     md = models.summary(rows, command)
     report.write_csv(rows, out / "models.csv")
     models.plot(rows, out / "models.png")
     write_atomic(out / "models.md", lambda f: f.write(md))
-    console.print(md, markup=False, highlight=False)
+    print_table(console, "whole models: median ms per call (one-off seconds)", models.HEADERS,
+                [models.cells(r) for r in rows], numbers=models.HEADERS[1:])
+    for line in models.targets(rows):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"Reproduce with: {command}", markup=False, highlight=False)
     console.print(f"Wrote {out / 'models.csv'}, {out / 'models.png'}, {out / 'models.md'}")
     return rows

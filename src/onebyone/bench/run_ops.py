@@ -3,9 +3,8 @@ import time
 
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
-
 from .._files import write_atomic
+from .._table import print_table
 from . import ops, report, shapes
 
 
@@ -15,7 +14,7 @@ def main(command, out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8
 
     ``command`` (the command line that reproduces the run) heads ops.md."""
     console = console or Console()
-    out = report.output_dir(out_dir, models, shapes.SUITE_MODELS)
+    out = report.output_dir(out_dir, models, shapes.SUITE_MODELS, ("ops.csv", "ops.png", "ops.md"))
     start = time.time()
     with console.status("tracing models for their 1x1 conv shapes"):
         suite = shapes.suite(models)[:limit]
@@ -30,18 +29,15 @@ def main(command, out_dir="bench-out", models=shapes.SUITE_MODELS, batches=(1, 8
     report.write_csv(rows, out / "ops.csv")
     report.plot(rows, out / "ops.png")
     write_atomic(out / "ops.md", lambda f: f.write(md))
-    console.print(_table(rows))
+    _table(rows, console)
     console.print(md, markup=False, highlight=False)
     console.print(f"Wrote {out / 'ops.csv'}, {out / 'ops.png'}, {out / 'ops.md'}")
     return rows
 
 
-def _table(rows):
-    table = Table(title="per (pass, memory format)")
-    for name in ("pass", "memory format", "shapes", "geomean vs F.conv2d", "min", "vs oracle", "of SGEMM"):
-        table.add_column(name, justify="right")
-    for (passes, fmt), rs in report.groups(rows).items():
-        table.add_row(passes, fmt, str(len(rs)), f"{report.geomean(r.vs_conv for r in rs):.2f}x",
-                      f"{min(r.vs_conv for r in rs):.2f}x", f"{report.geomean(r.vs_oracle for r in rs):.2f}x",
-                      f"{report.geomean(r.of_sgemm for r in rs):.2f}")
-    return table
+def _table(rows, console):
+    headers = ("pass", "memory format", "shapes", "geomean vs F.conv2d", "min", "vs oracle", "of SGEMM")
+    cells = [[passes, fmt, str(len(rs)), f"{report.geomean(r.vs_conv for r in rs):.2f}x",
+              f"{min(r.vs_conv for r in rs):.2f}x", f"{report.geomean(r.vs_oracle for r in rs):.2f}x",
+              f"{report.geomean(r.of_sgemm for r in rs):.2f}"] for (passes, fmt), rs in report.groups(rows).items()]
+    print_table(console, "per (pass, memory format)", headers, cells, numbers=headers[2:])
