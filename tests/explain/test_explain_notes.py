@@ -161,7 +161,7 @@ def test_roofline_verdict_only_from_measured_peaks():
     assert measured.roofline.peaks_measured and "verdict" in to_text(measured)
 
 
-def test_the_issues_example_in_numbers():
+def test_the_reported_layer_in_numbers():
     """7x7x16, stride 2, padding 1: 40 of 49 pixels never read; not conv(x[::2, ::2])."""
     text = _notes(onebyone.explain("7x7x16", filters=8, stride=2, padding=1))["stride"]
     assert "40 of the 49 input pixels (81.6%) are never read" in text
