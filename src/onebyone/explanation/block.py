@@ -32,21 +32,14 @@ def render(name, shape, rows, totals, legend, console=None, cost=None):
     """The table of rows (each with HEADERS and cells()), the totals, and what each role shown
     means (legend: {role: meaning})."""
     from rich.console import Console
-    from rich.table import Table
+
+    from .._table import print_table
 
     console = console or Console()
-    table = Table(title=f"block {name} on {shape} (H x W x C, batch 1)")
-    for header in rows[0].HEADERS if rows else ():
-        table.add_column(header, justify="right" if header in ("params", "multiply-adds") else "left")
-    for r in rows:
-        table.add_row(*r.cells())
-    # Natural width: each column as wide as its widest cell, 3 characters of border each.
-    natural = sum(max(len(h), *(len(r.cells()[i]) for r in rows)) + 3
-                  for i, h in enumerate(rows[0].HEADERS)) + 1 if rows else 0
-    if natural > console.width:
-        _render_stacked(table.title, rows, console)  # too narrow for the table: never cut a number
-    else:
-        console.print(table)
+    if rows:  # the shared table: fits the console or is stacked, never a cut number
+        print_table(console, f"block {name} on {shape} (H x W x C, batch 1)",
+                    list(rows[0].HEADERS), [r.cells() for r in rows],
+                    numbers=("params", "multiply-adds"), sentences=("role",))
     console.print(f"{totals['convs_1x1']} 1x1 convs: {totals['params']:,} parameters, "
                   f"{totals['macs']:,} multiply-adds ({2 * totals['macs']:,} FLOPs)")
     for role in sorted({r.role for r in rows if r.role in legend}):
@@ -55,27 +48,14 @@ def render(name, shape, rows, totals, legend, console=None, cost=None):
         _render_cost(cost, console)
 
 
-def _render_stacked(title, rows, console):
-    """One paragraph per row, 'header value' pairs, wrapped at spaces."""
-    from rich.markup import escape
-
-    console.print(escape(title))
-    for r in rows:
-        cells = r.cells()
-        pairs = ", ".join(f"{h} {c}" for h, c in zip(r.HEADERS[1:], cells[1:]))
-        console.print(escape(f"- {cells[0]}: {pairs}"))
-
-
 def _render_cost(cost, console):
     """Where the whole block's work goes: every kind, its share, and the 1x1 convs' share."""
-    from rich.table import Table
+    from .._table import print_table
 
-    table = Table(title="the whole block (one image): every op it runs, by kind")
-    for header in ("kind", "calls", "operations", "counted as", "share"):
-        table.add_column(header, justify="left" if header in ("kind", "counted as") else "right")
-    for r in cost["rows"]:
-        table.add_row(r["kind"], str(r["calls"]), f"{r['ops']:,}", r["unit"], f"{r['share']:.1%}")
-    console.print(table)
+    print_table(console, "the whole block (one image): every op it runs, by kind",
+                ["kind", "calls", "operations", "counted as", "share"],
+                [[r["kind"], str(r["calls"]), f"{r['ops']:,}", r["unit"], f"{r['share']:.1%}"]
+                 for r in cost["rows"]], numbers=("calls", "operations", "share"))
     console.print(f"1x1 convs: {cost['share_1x1']:.1%} of the block's {cost['total_ops']:,} "
                   f"counted operations (elementwise ops such as ReLU, softmax and residual adds "
                   f"are not counted)")
