@@ -31,21 +31,41 @@ def print_table(console, title, headers, rows, numbers=(), sentences=()):
     from rich.table import Table
     from rich.text import Text
 
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    needed = sum(min(w, _TEXT_MIN) if h in sentences else w for h, w in zip(headers, widths))
-    if needed + _BORDER * len(headers) + 1 > console.width:
+    widths = _widths(headers, rows, sentences, console.width - _BORDER * len(headers) - 1)
+    if widths is None:
         _stacked(console, title, headers, rows)
         return "stacked"
     table = Table(title=Text(title))  # cells are text, never rich markup ("[n, o]" stays)
     for h, w in zip(headers, widths):
-        if h in sentences:
-            table.add_column(h, overflow="fold")  # wraps at spaces; a long word folds, never cut
-        else:
-            table.add_column(h, justify="right" if h in numbers else "left", no_wrap=True, min_width=w)
+        # Headers wrap at their spaces; cells wrap only in sentence columns, at spaces.
+        head = Text("\n".join(textwrap.wrap(h, w, break_long_words=False)))
+        table.add_column(head, justify="right" if h in numbers else "left", width=w,
+                         no_wrap=h not in sentences)
     for r in rows:
         table.add_row(*map(Text, r))
     console.print(table)
     return "table"
+
+
+def _widths(headers, rows, sentences, room):
+    """Each column's width, or None when they cannot share ``room`` characters.
+
+    A column is as wide as its widest cell and its header's longest word; a sentence column
+    may shrink to its longest word (at least _TEXT_MIN), the room left shared out among the
+    sentence columns in proportion to what they would take."""
+    natural, least = [], []
+    for i, h in enumerate(headers):
+        cells = [r[i] for r in rows]
+        words = [len(w) for c in cells for w in c.split()] if h in sentences else [len(c) for c in cells]
+        longest_word = max(words + [len(w) for w in h.split()])
+        natural.append(max([len(c) for c in cells] + [longest_word]))
+        least.append(min(natural[-1], max(longest_word, _TEXT_MIN)) if h in sentences else natural[-1])
+    if sum(least) > room:
+        return None
+    spare, wants = room - sum(least), sum(n - m for n, m in zip(natural, least))
+    if wants <= spare:
+        return natural
+    return [m + (n - m) * spare // wants for n, m in zip(natural, least)]
 
 
 def _stacked(console, title, headers, rows):
