@@ -137,9 +137,11 @@ class DataDependent(nn.Module):
         return x if x.sum() > 0 else -x  # control flow on values: not traceable
 
 
-def test_untraceable_model_names_the_failing_part():
-    with pytest.raises(OneByOneError, match="module 'body' failed to trace"):
-        onebyone.inspect(Untraceable(), (1, 3, 4, 4))
+def test_untraceable_part_is_kept_whole_and_named():
+    # it used to stop everything ("module 'body' failed to trace"); now only the part is opaque
+    result = onebyone.inspect(Untraceable(), (1, 3, 4, 4))
+    assert result.kept_whole == [{"module": "body", "reason": "control flow on a tensor"}]
+    assert [r["module"] for r in result.rows] == ["stem"]
 
 
 class InplaceBranches(nn.Module):
