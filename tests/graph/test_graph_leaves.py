@@ -75,3 +75,10 @@ def test_optimize_folds_inside_a_kept_whole_module():
 def test_a_model_whose_top_level_cannot_trace_is_an_error():
     with pytest.raises(OneByOneError, match="TopLevelFlow.forward failed to trace"):
         trace(TopLevelFlow())
+
+
+def test_the_table_names_what_is_kept_whole(capsys):
+    from onebyone.graph import render
+
+    render.print_inspection(inspect(Net(), (1, 3, 6, 6)))
+    assert "kept whole: gated (control flow on a tensor)" in capsys.readouterr().out

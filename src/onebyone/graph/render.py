@@ -54,12 +54,20 @@ def print_inspection(result, console=None):
              "x".join(map(str, r["stride"])), "x".join(map(str, r["output"])),
              _n(r["params"]), _n(r["macs"]), f"{100 * r['macs_share']:.1f}",
              f"{100 * r['params_share']:.1f}", r["role"]] for r in result.rows]
-    print_table(console, f"1x1 convs in {result.model}, input {shapes}", INSPECT_HEADERS, rows,
+    title = "pointwise layers" if any(r.get("kind") == "linear" for r in result.rows) else "1x1 convs"
+    print_table(console, f"{title} in {result.model}, input {shapes}", INSPECT_HEADERS, rows,
                 numbers=INSPECT_HEADERS[1:-1])
     t = result.totals
-    console.print(f"{t['conv1x1']} 1x1 convs: {_n(t['conv1x1_macs'])} of {_n(t['model_macs'])} MACs "
+    linear = sum(r.get("kind") == "linear" for r in result.rows)
+    what = (f"{t['conv1x1']} pointwise layers ({t['conv1x1'] - linear} 1x1 convs, {linear} Linear "
+            "on spatial or token axes)" if linear else f"{t['conv1x1']} 1x1 convs")
+    console.print(f"{what}: {_n(t['conv1x1_macs'])} of {_n(t['model_macs'])} MACs "
                   f"({100 * t['macs_share']:.1f}%), {_n(t['conv1x1_params'])} of "
                   f"{_n(t['model_params'])} params ({100 * t['params_share']:.1f}%)")
+    kept = getattr(result, "kept_whole", [])
+    if kept:  # torch.fx could not trace them; their parts that trace are in the table
+        console.print("kept whole: " + ", ".join(f"{k['module']} ({k['reason']})" for k in kept),
+                      highlight=False)
     kinds = {}
     for f in result.findings:
         kinds.setdefault(f["kind"], []).append(f)
