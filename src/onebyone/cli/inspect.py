@@ -1,4 +1,5 @@
-"""`onebyone inspect MODEL`: every 1x1 conv in a model, its cost and role, and the findings."""
+"""`onebyone inspect MODEL`: every pointwise layer in a model (1x1 convs, and Linear layers on
+spatial or token axes), its cost and role, the findings, and the modules kept whole."""
 import typer
 
 from . import app
@@ -6,13 +7,15 @@ from . import app
 
 @app.command()
 def inspect(
-    model: str = typer.Argument(..., help="torchvision model name, or a .pt/.pth (pickled module), "
-                                "TorchScript, .pt2 (torch.export) or .onnx file."),
+    model: str = typer.Argument(..., help="torchvision model name (resnet18), timm:NAME "
+                                "(timm:efficientnet_b0; random weights, nothing downloaded), or a "
+                                ".pt/.pth (pickled module), TorchScript, .pt2 (torch.export) or "
+                                ".onnx file."),
     input: str = typer.Option("1,3,224,224", "--input", help="Input shape, comma separated."),
     json: bool = typer.Option(False, "--json", help="Print JSON instead of the table."),
     plot: str = typer.Option(None, "--plot", help="Save a PNG bar chart of MACs per 1x1 conv."),
 ):
-    """Find every 1x1 conv in MODEL: table, totals, foldable / mergeable / low-rank findings."""
+    """Find every 1x1 conv (and Linear on tokens) in MODEL: table, totals, findings."""
     from .._files import check_writable
     from ..errors import OneByOneError
     from ..graph import inspect as run
