@@ -67,14 +67,15 @@ def print_inspection(result, console=None):
     kept = getattr(result, "kept_whole", [])
     if kept:  # torch.fx could not trace them; their parts that trace are in the table
         console.print("kept whole: " + ", ".join(f"{k['module']} ({k['reason']})" for k in kept),
-                      highlight=False)
+                      highlight=False, markup=False)
     kinds = {}
     for f in result.findings:
         kinds.setdefault(f["kind"], []).append(f)
     for kind, found in kinds.items():
         console.print(f"[bold]{kind}[/bold] ({len(found)})")
         for f in found[:5]:
-            console.print(f"  {' + '.join(f['modules'])}: {f['detail']}", highlight=False)
+            # markup=False: a detail such as "w[o, c]" is text, not a rich style tag
+            console.print(f"  {' + '.join(f['modules'])}: {f['detail']}", highlight=False, markup=False)
         if len(found) > 5:
             console.print(f"  ... and {len(found) - 5} more (all in --json)")
 
