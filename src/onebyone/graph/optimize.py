@@ -11,7 +11,7 @@ from .load import load
 from .passes import DEFAULT, PASSES
 from .speed import denormals_flushed, time_models
 from .state import settings_kept
-from .trace import make_inputs, propagate, trace
+from .trace import kept_whole, make_inputs, propagate, trace
 
 
 def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.999,
@@ -77,7 +77,8 @@ def _optimize(model, example_input, passes, rank, energy, lossy_tolerance, speed
         steps.append(rep)
     report = {"passes": steps, "before": totals(gm), "after": totals(current),
               "error": verify.error(reference, current_out), "tolerance": exact_tol,
-              "input": [list(t.shape) for t in inputs], "speed": None}
+              "input": [list(t.shape) for t in inputs], "speed": None,
+              "kept_whole": [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]}
     if speed:
         t = time_models({"before": model, "after": current}, inputs, runs=runs)
         report["speed"] = {"before_ms": t["before"] * 1e3, "after_ms": t["after"] * 1e3,
