@@ -70,6 +70,7 @@ def test_optimize_folds_inside_a_kept_whole_module():
     assert sum(isinstance(m, nn.BatchNorm2d) for m in gm.modules()) == 0
     assert_same_outputs(model, gm, torch.randn(2, 3, 7, 5))
     assert_unchanged(model, before)
+    assert report["kept_whole"] == [{"module": "gated", "reason": "control flow on a tensor"}]
 
 
 def test_a_model_whose_top_level_cannot_trace_is_an_error():
@@ -77,8 +78,9 @@ def test_a_model_whose_top_level_cannot_trace_is_an_error():
         trace(TopLevelFlow())
 
 
-def test_the_table_names_what_is_kept_whole(capsys):
+def test_the_tables_name_what_is_kept_whole(capsys):
     from onebyone.graph import render
 
     render.print_inspection(inspect(Net(), (1, 3, 6, 6)))
-    assert "kept whole: gated (control flow on a tensor)" in capsys.readouterr().out
+    render.print_optimization(optimize(Net().eval(), (1, 3, 6, 6), speed=False)[1])
+    assert capsys.readouterr().out.count("kept whole: gated (control flow on a tensor)") == 2

@@ -95,6 +95,9 @@ def print_optimization(report, console=None):
     b, a = report["before"], report["after"]
     console.print(f"params {_n(b['params'])} -> {_n(a['params'])}, MACs {_n(b['macs'])} -> "
                   f"{_n(a['macs'])}, final error {report['error']:.1e} (tolerance {report['tolerance']:.0e})")
+    if report.get("kept_whole"):  # run as written; the parts inside that trace were rewritten
+        console.print("kept whole: " + ", ".join(f"{k['module']} ({k['reason']})"
+                                                 for k in report["kept_whole"]), highlight=False)
     if report.get("speed"):
         s = report["speed"]
         console.print(f"speed: {s['before_ms']:.2f} ms -> {s['after_ms']:.2f} ms per call "
