@@ -14,7 +14,7 @@ import torch
 
 from . import chains
 from .leaves import parts, row_path
-from .patterns import CHAINS, is_1x1, is_pointwise, match_chain, match_siblings, module
+from .patterns import CHAINS, is_1x1, is_linear, is_pointwise, match_chain, match_siblings, module
 
 
 def findings(gm):
@@ -29,7 +29,7 @@ def findings(gm):
                       "detail": f"{pattern}: {verdict}"})
     for nodes in match_siblings(gm):
         found.append({"kind": "parallel", "modules": [n.target for n in nodes],
-                      "detail": f"{len(nodes)} 1x1 convs read {nodes[0].args[0].name}; one conv can do all"})
+                      "detail": f"{len(nodes)} {_siblings(gm, nodes[0])} can do all"})
     for n in gm.graph.nodes:
         m = module(gm, n)
         if is_pointwise(m) and m.groups == 1:  # a reflect-padded 1x1 has a rank too
@@ -38,6 +38,11 @@ def findings(gm):
         found += [{**f, "modules": [row_path(prefix, part, t) for t in f["modules"]]}
                   for f in findings(part)]
     return found
+
+
+def _siblings(gm, node):
+    what = ("Linear layers", "one Linear") if is_linear(module(gm, node)) else ("1x1 convs", "one conv")
+    return f"{what[0]} read {node.args[0].name}; {what[1]}"
 
 
 def rank_findings(name, weight):
