@@ -97,7 +97,7 @@ def print_optimization(report, console=None):
                   f"{_n(a['macs'])}, final error {report['error']:.1e} (tolerance {report['tolerance']:.0e})")
     if report.get("kept_whole"):  # run as written; the parts inside that trace were rewritten
         console.print("kept whole: " + ", ".join(f"{k['module']} ({k['reason']})"
-                                                 for k in report["kept_whole"]), highlight=False)
+                                                 for k in report["kept_whole"]), highlight=False, markup=False)
     if report.get("speed"):
         s = report["speed"]
         console.print(f"speed: {s['before_ms']:.2f} ms -> {s['after_ms']:.2f} ms per call "
