@@ -117,3 +117,13 @@ def test_page_formulas_name_the_python_functions_they_mirror():
         *module, name = python.split(".")
         owner = importlib.import_module(".".join(["onebyone.explanation", *module]))
         assert callable(getattr(owner, name)), python
+
+
+@pytest.mark.parametrize("options, identity", [({}, True), ({"stride": 2}, False),
+                                                ({"padding": 1}, False)])
+def test_whole_image_sentence_holds_for_the_example(options, identity):
+    # The page used to call every block "one weight times the identity" whatever the stride.
+    e = onebyone.explain("6x6x4", filters=2, example=True, **options)
+    html = to_html([e])
+    assert ("multiple of the identity" in html) == identity
+    assert "one weight times the identity" not in html

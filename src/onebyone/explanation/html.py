@@ -74,8 +74,9 @@ def _layer(e, first):
         ex = e.example
         parts.append(svg.numbers_product(ex.gemm_x, ex.gemm_w, ex.bias, ex.gemm_y))
         parts.append(svg.pattern(ex.whole_image))
-        parts.append("<p>Each block is one weight times the identity: output pixel p reads only "
-                     "input pixel p.</p>")
+        # The example keeps the layer's kernel, stride and padding, so the layer's structure
+        # sentence is the example's too (the identity only for a plain 1x1, stride 1, no padding).
+        parts.append(f"<p>The whole-image matrix: {escape(e.whole_image.structure)}.</p>")
         parts.append(f"<pre>{escape(chr(10).join(rest))}</pre>")
     return f"<section>{''.join(parts)}</section>"
 
