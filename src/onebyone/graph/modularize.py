@@ -161,8 +161,10 @@ def _name(gm, weight_target, new):
     if parent and _holder_of(modules[parent], new):
         return parent
     base = f"{parent + '.' if parent else ''}{leaf}_{type(new).__name__.lower()}"
-    if parent and type(modules[parent]) is nn.Module:  # a traced module's path (timm's bn1 of
-        base = f"{parent}.{type(new).__name__.lower()}"  # BatchNormAct2d holds act): bn1.batchnorm2d
+    if parent and type(modules[parent]) is nn.Module:  # a traced module's path: timm's bn1
+        # (a BatchNormAct2d, whose act is still called as bn1.act) gets bn1.batch_norm, the call
+        kind = "batch_norm" if isinstance(new, BatchNormNd) else type(new).__name__.lower()
+        base = f"{parent}.{kind}"
     name, i = base, 0
     while name in modules or hasattr(gm, name):
         i += 1
