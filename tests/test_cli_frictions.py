@@ -114,3 +114,17 @@ def test_readme_says_how_to_run_the_cli_after_make_demo():
     installed = re.search(r"^\$\(VENV\)/\.installed:.*\n\t\$\(PIP\) (.+)$", makefile, re.M).group(1)
     assert installed == "-e ."  # the base package only, so the README must name the extra
     assert "-e '.[onnx]'" in readme and "onnx = [" in (ROOT / "pyproject.toml").read_text()
+
+
+def test_optimize_through_a_pipe_at_80_columns(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8), nn.Conv2d(8, 8, 1), nn.ReLU(),
+                          nn.Conv2d(8, 4, 1)).eval()
+    torch.save(model, tmp_path / "small.pt")
+    args = ["optimize", str(tmp_path / "small.pt"), "--input", "1,3,8,8", "--no-speed"]
+    table = run_cli(args + ["-o", str(tmp_path / "a.pt")], 80)
+    report = run_cli(args + ["-o", str(tmp_path / "b.pt"), "--json"], 80)
+    assert table.returncode == 0 and report.returncode == 0, table.stderr + report.stderr
+    shown = [line for line in table.stdout.splitlines() if not line.startswith("saved ")]  # a path
+    assert max(map(len, shown)) <= 80 and "…" not in table.stdout
+    for p in json.loads(report.stdout)["passes"]:
+        assert re.search(rf"{re.escape(p['pass'])}\b.*?\b{p['changed']}\b", table.stdout, re.S), p["pass"]
