@@ -35,6 +35,8 @@ class Conv1x1(nn.Module):
     >>> x = torch.randn(2, 8, 5, 5)
     >>> torch.allclose(fast(x), conv(x), atol=1e-6)
     True
+    >>> fast(x[0]).shape                      # one unbatched image, as nn.Conv2d takes it
+    torch.Size([4, 5, 5])
     >>> fast.weight.shape
     torch.Size([4, 8, 1, 1])
     """
