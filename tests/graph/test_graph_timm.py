@@ -135,8 +135,9 @@ def test_what_cannot_be_traced_is_kept_whole_and_looked_into(family):
     kept = family["result"].kept_whole
     assert [k["module"] for k in kept] == ["stages.2.1", "stages.3.1", "stages.4.1"]
     assert {k["reason"] for k in kept} == {"control flow on a tensor"}
-    inside = [r for r in family["result"].rows if r["module"].startswith("stages.2.1.")]
-    assert {"stages.2.1.conv_1x1", "stages.2.1.transformer.0.attn.qkv"} <= {r["module"] for r in inside}
+    inside = {r["module"]: r["role"] for r in family["result"].rows if r["module"].startswith("stages.2.1.")}
+    assert inside["stages.2.1.transformer.0.attn.qkv"] == "attention: qkv"  # split, then attention
+    assert inside["stages.2.1.conv_1x1"] == "expand"  # alone in its part, but not the model's head
 
 
 def test_cli_inspects_a_timm_model():

@@ -16,12 +16,16 @@ from torch import nn
 from . import leaves
 from .cost import node_macs
 from .patterns import as_tuple, is_any_conv, is_pointwise, module
-from .roles import feeds_layer, rule_role
+from .roles import channel_role, feeds_layer, rule_role
 from .table import make_row
 from .trace import shape_of
 
 _ATTENTION = {torch.matmul, torch.bmm, operator.matmul, torch.softmax, nn.functional.softmax,
               nn.functional.scaled_dot_product_attention, "bmm", "matmul", "softmax"}
+# ops that only move data: the attention rule looks through them (roles._through_views)
+_VIEWS = {operator.getitem, torch.reshape, torch.permute, torch.transpose, torch.unbind,
+          torch.chunk, torch.split, torch.flatten, "reshape", "view", "permute", "transpose",
+          "unbind", "chunk", "split", "contiguous", "flatten", "unflatten", "squeeze", "unsqueeze"}
 _ADDS = {operator.add, torch.add, "add", operator.iadd, "add_"}
 _JOINS = {torch.cat, torch.concat, operator.mul, torch.mul, "mul", "mul_"}
 
@@ -46,7 +50,7 @@ class FxView:
             return "bn"
         target = n.target if n.op in ("call_function", "call_method") else None
         return ("add" if target in _ADDS else "join" if target in _JOINS
-                else "attention" if target in _ATTENTION else None)
+                else "attention" if target in _ATTENTION else "view" if target in _VIEWS else None)
 
     def input_readers(self, n):
         source = n.args[0] if n.args else None
@@ -74,7 +78,7 @@ def census(gm, declared=None, all_convs=False):
     for n in view.nodes():
         m = module(gm, n)
         if n.op == "call_module" and n.target in kept:
-            rows += _rows_inside(gm, n.target, declared, all_convs)
+            rows += _rows_inside(gm, n.target, declared, all_convs, feeds[n])
             continue
         source = n.args[0] if n.args else None
         shape_in = shape_of(source) if isinstance(source, torch.fx.Node) else None
@@ -97,14 +101,18 @@ def census(gm, declared=None, all_convs=False):
     return rows
 
 
-def _rows_inside(gm, leaf, declared, all_convs):
+def _rows_inside(gm, leaf, declared, all_convs, feeds_on):
     """The rows of the parts inside a kept-whole module (leaves.py), under the paths users
-    know, once per call of each part."""
+    know, once per call of each part. A part is seen alone: a layer at its end looks like a
+    head, so where the leaf's output feeds later layers (feeds_on) the channel rule names it."""
     rows = []
     for prefix, part in leaves.parts(gm, leaf):
         inner = {k[len(prefix) + 1:]: v for k, v in declared.items() if k.startswith(prefix + ".")}
         for r in census(part, inner, all_convs) * part.meta.get("calls", 1):
-            rows.append({**r, "module": leaves.row_path(prefix, part, r["module"])})
+            role = r["role"]
+            if role == "head" and feeds_on:  # the leaf's output feeds later layers: not a head
+                role = channel_role(r["cin"], r["cout"])
+            rows.append({**r, "module": leaves.row_path(prefix, part, r["module"]), "role": role})
     return rows
 
 

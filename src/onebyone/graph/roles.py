@@ -3,7 +3,8 @@
 Rules, tried in this order (inspect, ONNX inspect, the blocks and explain --block all use them):
 
 attention:   its output is 1x1 spatially (a squeeze-and-excitation gate: channel attention) or
-             within three ops it feeds a matmul / bmm / softmax;
+             within three ops it feeds a matmul / bmm / softmax / scaled_dot_product_attention
+             (ops that only move data, such as reshape, permute and split, do not count);
 head:        nothing after it is a conv or linear layer, nor an add / cat / mul joining it with
              other branches (it makes the model's output: a classifier, a detector's head);
 projection:  it has a stride, or it sits on a shortcut (its input feeds other layers and its
@@ -67,7 +68,7 @@ def feeds_layer(view):
 
     ``view`` is a graph seen through four questions (see census.FxView, onnx_inspect.OnnxView):
     nodes() in topological order, users(n), kind(n) in {"layer", "bn", "add", "join",
-    "attention", None}, and input_readers(n), how many nodes read n's input.
+    "attention", "view", None}, and input_readers(n), how many nodes read n's input.
     """
     feeds = {}
     for n in reversed(view.nodes()):
@@ -89,10 +90,22 @@ def rule_role(view, feeds, n, cin, cout, stride, shape):
 def _near_attention(view, n, hops=3):
     frontier = view.users(n)
     for _ in range(hops):
+        frontier = _through_views(view, frontier)
         if any(view.kind(u) == "attention" for u in frontier):
             return True
         frontier = [v for u in frontier for v in view.users(u)]
     return False
+
+
+def _through_views(view, nodes, depth=8):
+    """nodes and, through ops that only move data (reshape, permute, split: kind "view"), the
+    nodes they lead to: a transformer's q/k/v pass through several before the attention."""
+    found, todo = list(nodes), [u for u in nodes if view.kind(u) == "view"]
+    for _ in range(depth):
+        todo = [v for u in todo for v in view.users(u)]
+        found += todo
+        todo = [v for v in todo if view.kind(v) == "view"]
+    return found
 
 
 def _on_shortcut(view, n):
