@@ -156,3 +156,31 @@ def test_answers_hold_on_a_sweep(dims, cin_g, cout_g, groups, kernel, stride, pa
     if kernel == 1 and cin == cout:
         per_pixel = counter.get_total_flops() // 2 // prod(y.shape[2:])
         assert f"{per_pixel:,} multiply-adds per output pixel" in a["cin_eq_cout"]
+
+
+@pytest.mark.parametrize("cin, cout, groups, bias", [
+    (1, 16, 1, True), (1, 16, 1, False), (4, 8, 4, True), (8, 8, 8, False), (3, 6, 1, True)])
+def test_scaled_copies_rank_is_the_outputs_measured_rank(cin, cout, groups, bias):
+    """The rank the cin_one answer states is the rank of the real outputs stacked as
+    (Cout, pixels), less the biases exactly when the sentence says so."""
+    e = onebyone.explain(f"9x7x{cin}", filters=cout, groups=groups, bias=bias)
+    answer = _answers(e)["cin_one"]
+    stated = _number_after(r"have rank (?:at most )?(\d+)", answer)
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(cin, cout, 1, groups=groups, bias=bias).double()
+    y = conv(torch.randn(1, cin, 9, 7, dtype=torch.float64)).detach()
+    if "less their biases" in answer:
+        y = y - conv.bias.detach().reshape(1, -1, 1, 1)
+    elif bias:  # a sentence about outputs with their biases must hold with them
+        assert "b[o]" in answer
+    measured = int(torch.linalg.matrix_rank(y.reshape(cout, -1)))
+    if cin // groups == 1:
+        assert stated == measured, (answer, measured)
+    else:  # 'Not here': the stated rank is about a one-channel layer, checked on one
+        assert answer.startswith("Not here")
+
+
+def _number_after(pattern, text):
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in {text!r}"
+    return int(match.group(1))

@@ -112,10 +112,20 @@ def _cin_one(L, one, cin_g, cout_g):
     outputs = plural(L.out_channels, "output")
     question = (f"With one input channel, are the {outputs} scaled copies of the input (say an "
                 f"MNIST digit)?")
-    copies = ("each output channel o is w[o] * x + b[o]: the image times one number, plus a "
-              "constant, so all of them together have rank 1 until a nonlinearity")
-    if cin_g == 1 and one:
+    # The rank is that of the outputs stacked as (Cout, pixels): a bias adds a constant image,
+    # one more dimension, so the claim is made of the outputs less their biases.
+    less = ", less their biases," if L.bias else ""
+    b = " + b[o]" if L.bias else ""
+    copies = (f"each output channel o is w[o] * x{b}: the image times one number"
+              f"{', plus a constant' if L.bias else ''}, so all of them together{less} have "
+              f"rank 1 until a nonlinearity")
+    if cin_g == 1 and one and L.groups == 1:
         text = f"Yes: here {copies}."
+    elif cin_g == 1 and one:
+        text = (f"Yes, group by group: output channel o is w[o] * x_g{b}, with x_g the one "
+                f"input channel of its group, so the {plural(L.out_channels, 'output')} are "
+                f"scaled copies of {L.groups} different images ({cout_g} of each) and "
+                f"together{less} have rank at most {L.groups}, not 1.")
     elif one:
         text = (f"Not here: each output mixes {cin_g} input channels. With one input channel "
                 f"(e.g. 28x28x1 -> {plural(L.out_channels, 'filter')}), yes: {copies}.")
