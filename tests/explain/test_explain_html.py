@@ -127,3 +127,18 @@ def test_whole_image_sentence_holds_for_the_example(options, identity):
     html = to_html([e])
     assert ("multiple of the identity" in html) == identity
     assert "one weight times the identity" not in html
+
+
+@pytest.mark.parametrize("shape, options", [("28x28x1", dict(filters=16)),
+                                            ("64x64x3", dict(filters=32, kernel=3))])
+def test_page_answers_the_questions_and_shows_the_code(shape, options):
+    """The page answers what the text answers, first, and carries the same runnable code."""
+    from html import unescape
+
+    e = onebyone.explain(shape, **options)
+    text = unescape(re.sub(r"<[^>]+>", "\n", to_html([e])))
+    assert e.answers, "nothing to look for"
+    for a in e.answers:
+        assert a.question in text and a.answer in text, a.key
+    assert text.index(e.answers[0].answer) < text.index("Weights")  # the answer before the tables
+    assert e.pytorch_code.strip() in text

@@ -1,6 +1,7 @@
 """The HTML rendering: one self-contained page (inline CSS, SVG and script, no network).
 
-The page opens with the interactive part (page.py) for the first layer, then the static facts:
+The page opens with the interactive part (page.py) for the first layer, then the answers in
+words (as the text prints them), then the static facts:
 tables, drawings and notes, which read the same with JavaScript off.
 """
 from html import escape
@@ -16,6 +17,7 @@ table { border-collapse: collapse; margin: 8px 0; }
 td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }
 td:first-child { color: #075; white-space: nowrap; }
 .drawings { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-end; }
+dt { font-weight: bold; margin-top: 8px; } dd { margin-left: 16px; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
 """
 
@@ -45,6 +47,7 @@ def _layer(e, first):
     depth = svg.depth_scale(L.in_channels, L.out_channels)  # one scale: 192 reads 6x 32
     parts = [f"<h1>{escape(fmt.layer_title(L))}</h1><p>{escape(rows.header(L))}</p>",
              page.section(L) if first else "",
+             _answers(e.answers),  # after the interactive part, which opens the page
              "<h2>The layer you asked about</h2>" if first else "",
              '<div class="drawings">',
              svg.tensor(L.input_size, L.in_channels, "input", scale=depth),
@@ -78,7 +81,15 @@ def _layer(e, first):
         # sentence is the example's too (the identity only for a plain 1x1, stride 1, no padding).
         parts.append(f"<p>The whole-image matrix: {escape(e.whole_image.structure)}.</p>")
         parts.append(f"<pre>{escape(chr(10).join(rest))}</pre>")
+    parts.append("<h2>PyTorch code</h2><p>Runs as is (python -c or a file); it asserts the "
+                 f"forms agree.</p><pre>{escape(e.pytorch_code)}</pre>")
     return f"<section>{''.join(parts)}</section>"
+
+
+def _answers(answers):
+    """The questions, answered in words for this layer, before the evidence (as the text has)."""
+    items = "".join(f"<dt>{escape(a.question)}</dt><dd>{escape(a.answer)}</dd>" for a in answers)
+    return f"<h2>Answers</h2><dl>{items}</dl>"
 
 
 def _table(pairs):
