@@ -84,3 +84,12 @@ def test_the_tables_name_what_is_kept_whole(capsys):
     render.print_inspection(inspect(Net(), (1, 3, 6, 6)))
     render.print_optimization(optimize(Net().eval(), (1, 3, 6, 6), speed=False)[1])
     assert capsys.readouterr().out.count("kept whole: gated (control flow on a tensor)") == 2
+
+
+def test_a_saved_and_loaded_result_still_shows_inside_what_was_kept_whole(tmp_path):
+    gm, _ = optimize(Net().eval(), (1, 3, 6, 6), speed=False)
+    torch.save(gm, tmp_path / "net.pt")  # pickling a GraphModule drops its meta
+    again = inspect(str(tmp_path / "net.pt"), (1, 3, 6, 6))
+    assert [k["module"] for k in again.kept_whole] == ["gated"]
+    paths = [r["module"] for r in again.rows]  # the saved model's own paths (a part is a graph)
+    assert "head" in paths and any(p.startswith("gated.expand") for p in paths)

@@ -37,6 +37,20 @@ def kept_whole(gm):
     return dict(getattr(gm, "meta", {}).get(KEY, {}))
 
 
+def recover(gm):
+    """{path: reason} for a GraphModule built before (an optimize result saved and loaded:
+    pickling drops gm.meta): the modules it calls that are neither torch's layers nor graphs
+    but hold layers of their own were kept whole when it was traced."""
+    from torch import nn
+
+    def opaque(m):
+        return (not type(m).__module__.startswith("torch.") and not isinstance(m, torch.fx.GraphModule)
+                and any(isinstance(c, nn.Module) for c in m.children()))
+
+    targets = dict.fromkeys(n.target for n in gm.graph.nodes if n.op == "call_module")
+    return {t: "kept whole when it was traced" for t in targets if opaque(gm.get_submodule(t))}
+
+
 def parts(gm, under=None):
     """[(path, part GraphModule)] opened inside gm's kept-whole modules (or inside ``under``):
     the outermost ones (a part's own leaves hold its inner parts)."""

@@ -56,6 +56,7 @@ def trace(model):
     if isinstance(model, torch.fx.GraphModule):
         from .modularize import modularize
 
+        model.meta.setdefault(leaves.KEY, leaves.recover(model))
         return modularize(model)
     graph, tracer, kept = _trace_keeping_leaves(model)
     from .modularize import modularize
