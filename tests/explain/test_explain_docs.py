@@ -80,3 +80,21 @@ def refresh():
 
 if __name__ == "__main__":
     refresh()
+
+
+def test_doc_describes_the_page_that_is_written():
+    """The prose about --html says what the page holds, checked against a page made here."""
+    import onebyone
+    from onebyone.explanation import svg
+    from onebyone.explanation.html import to_html
+
+    e = onebyone.explain("28x28x192", filters=32)
+    html = to_html([e])
+    section = DOC.read_text().split("## The HTML page")[1].split("\n## ")[0]
+    section = " ".join(section.split())
+    assert ("no script" in section) == ("<script" not in html)
+    ratio = svg.depth_scale(192, 32) * 192 / (svg.depth_scale(192, 32) * 32)  # one linear scale
+    assert f"192 channels draw {ratio:g}x as deep as 32" in section
+    for words, on_page in (("the answers in words", e.answers[0].question),
+                           ("the PyTorch code", "torch.testing.assert_close")):
+        assert (words in section) == (on_page in html), words
