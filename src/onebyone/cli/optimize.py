@@ -9,8 +9,9 @@ from . import app
 
 @app.command()
 def optimize(
-    model: str = typer.Argument(..., help="torchvision model name, or a .pt/.pth (pickled module) "
-                                "or .pt2 (torch.export) file."),
+    model: str = typer.Argument(..., help="torchvision model name (resnet18), timm:NAME "
+                                "(timm:efficientnet_b0; random weights), or a .pt/.pth (pickled "
+                                "module) or .pt2 (torch.export) file."),
     out: str = typer.Option(..., "-o", "--out", help="Where to torch.save the optimized GraphModule."),
     passes: str = typer.Option(None, "--passes", show_default=False,
                                help="Comma-separated passes (default: every lossless one, i.e. "
