@@ -31,6 +31,13 @@ BAD = [  # (CLI arguments, words the one-line message must contain)
     ([ "--filters", "3"], ["give the input once", "neither"]),
     (["4x4x3", "--input", "1,3,4,4", "--filters", "3"], ["give the input once", "both"]),
     (["4x4x3", "--filters", "3", "--seed", "-4"], ["--seed must be an integer >= 0", "-4"]),
+    # --block builds its own layers: a layer option would be ignored without a word
+    (["--block", "fire", "28x28x192", "--filters", "32"],
+     ["--block fire takes only the input H x W x C", "got --filters"]),
+    (["--block", "fire", "28x28x192", "--kernel", "3", "--example", "--html", "p.html"],
+     ["got --kernel, --example, --html"]),
+    (["--block", "fire", "28x28x192", "--stride", "2", "--groups", "2", "--no-bias"],
+     ["got --stride, --groups, --no-bias"]),
 ]
 
 

@@ -67,6 +67,16 @@ def explain(
             f"got {'both' if shape else 'neither'}"
         )
     if block is not None:
+        # The block fixes its own layers: a layer option would be silently ignored, so say so.
+        layer_options = {"--filters": filters is not None, "--stride": stride != "1",
+                         "--padding": padding != "0", "--groups": groups != "1",
+                         "--kernel": kernel != "1", "--dims": dims != "2", "--no-bias": no_bias,
+                         "--example": example, "--measure": measure, "--seed": seed != "0",
+                         "--html": html is not None, "--layout": layout is not None}
+        given = [name for name, used in layer_options.items() if used]
+        if given:
+            raise OneByOneError(f"--block {block} takes only the input H x W x C (and --json); "
+                                f"its layers are the block's own; got {', '.join(given)}")
         return _block(block, shape if shape is not None else input, as_json)
     if filters is None:
         raise OneByOneError(
