@@ -47,13 +47,17 @@ def _did_you_mean(name, names):
 
     >>> _did_you_mean("ResNet50", ["resnet18", "resnet50", "vgg11"])
     '; did you mean resnet50?'
+    >>> _did_you_mean("efficientnet_bo", ["efficientnet_b8", "efficientnet_b0", "efficientnet_b1"])
+    '; did you mean efficientnet_b0 or efficientnet_b1 or efficientnet_b8?'
     >>> _did_you_mean("qqqq", ["resnet18"])
     ''
     """
     lowered = {n.lower(): n for n in names}
     if name.lower() in lowered:  # only the case differs: that is the one
         return f"; did you mean {lowered[name.lower()]}?"
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    score = {n: difflib.SequenceMatcher(None, name.lower(), n).ratio() for n in lowered}
+    # the best three; among equals the first in sorted order (efficientnet_b0 before _b8)
+    close = sorted((n for n in lowered if score[n] >= 0.6), key=lambda n: (-score[n], n))[:3]
     return f"; did you mean {' or '.join(lowered[c] for c in close)}?" if close else ""
 
 
