@@ -169,3 +169,20 @@ def test_the_reported_layer_in_numbers():
     groups = _notes(onebyone.explain("28x28x64", filters=64, groups=4))
     assert "1,024 multiply-adds per output pixel (256 in each of the 4 groups)" in \
         groups["cin_eq_cout"]
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_the_filter_and_the_elementwise_product_have_the_layers_shape(dims):
+    """A Conv3d's filter is 1x1x1xC and a Conv1d's 1xC: the note names torch's filter shape
+    (in Keras order), and x * that filter really keeps the channels."""
+    size = (5, 4, 3)[:dims]
+    e = onebyone.explain((1, 6) + size, filters=2, dims=dims)
+    note = _notes(e)["channel_mixing"]
+    conv = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[dims](6, 2, 1)
+    one_filter = conv.weight[0].permute(*range(1, dims + 1), 0)  # (*kernel, C), Keras order
+    stated = re.search(r"filters is a ([\dx]+) vector", note).group(1)
+    assert stated == "x".join(map(str, one_filter.shape))
+    by = re.search(r"torch\.mul of ([\dx]+) by ([\dx]+)\)", note)
+    x = torch.randn(*map(int, by.group(1).split("x")))
+    w = torch.randn(*map(int, by.group(2).split("x")))
+    assert w.shape == one_filter.shape and (x * w).shape == x.shape

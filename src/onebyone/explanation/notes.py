@@ -23,12 +23,13 @@ def notes(layer, weights, cost):
         each = "the one filter" if cout == 1 else f"each of the {cout} filters"
         group = " of its group" if g > 1 else ""
         text = (f"A 1x1 conv looks at one pixel at a time, never its neighbours, and mixes its "
-                f"channels: {each} is a 1x1x{cin_g} vector, dotted with the "
+                f"channels: {each} is a {_x(weights.filter_shape)} vector, dotted with the "
                 f"{plural(cin_g, 'value')}{group} at a pixel.")
         if g == 1 and cin > 1:  # the torch.mul question, in this layer's numbers
-            text += (f" Elementwise x * w (torch.mul of {hw_in}x{cin} by 1x1x{cin}) keeps {cin} "
-                     f"channels; the conv is that product summed over the channels, once per "
-                     f"filter, so {hw_in}x{cin} becomes {hw_out}x{cout}.")
+            text += (f" Elementwise x * w (torch.mul of {hw_in}x{cin} by "
+                     f"{_x(weights.filter_shape)}) keeps {cin} channels; the conv is that "
+                     f"product summed over the channels, once per filter, so {hw_in}x{cin} "
+                     f"becomes {hw_out}x{cout}.")
         found.append(Note("channel_mixing", text))
     if cin_g == 1 and one_by_one:
         where = "" if plain else " (of its input channel as the stride and padding place it)"
