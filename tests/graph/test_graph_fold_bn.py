@@ -121,3 +121,30 @@ def test_batch_norm_in_training_is_left_alone():
 
     gm, rep = fold_bn(trace(BatchStats().eval()))
     assert rep["changed"] == 0 and _batch_norm_calls(gm) == 1
+
+
+class RenamedBN(nn.BatchNorm2d):
+    """A subclass keeping torch's forward: a BatchNorm by another name."""
+
+
+class UntraceableNormAct(nn.BatchNorm2d):
+    """A subclass with its own forward that torch.fx cannot trace: kept whole, never folded as
+    if it were only a BatchNorm (its activation would be lost)."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        return torch.relu(y) if y.mean() < 100 else y
+
+
+def test_batchnorm_subclass_with_torchs_forward_folds_and_is_not_kept_whole():
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 8, 1), RenamedBN(8)))
+    gm, rep = fold_bn(trace(model))
+    assert rep["changed"] == 1 and bns(gm) == 0 and gm.meta["kept_whole"] == {}
+    assert_same_outputs(model, gm, torch.randn(2, 3, 5, 5))
+
+
+def test_untraceable_batchnorm_subclass_is_not_folded():
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 8, 1), UntraceableNormAct(8)))
+    gm, rep = fold_bn(trace(model))
+    assert rep["changed"] == 0 and list(gm.meta["kept_whole"]) == ["1"]
+    assert_same_outputs(model, gm, torch.randn(2, 3, 5, 5))

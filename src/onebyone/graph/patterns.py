@@ -59,7 +59,13 @@ def is_kxk(m):
 def is_bn(m):
     """BatchNorm that uses running statistics (eval mode), so it is an affine map per channel."""
     return (isinstance(m, nn.modules.batchnorm._BatchNorm) and not m.training
-            and m.running_mean is not None)
+            and m.running_mean is not None and plain_batch_norm(m))
+
+
+def plain_batch_norm(m):
+    """A BatchNorm (or a subclass) computing just BatchNorm: torch's forward, not its own (a
+    subclass adding an activation is traced through instead, into F.batch_norm and the act)."""
+    return type(m).forward is nn.modules.batchnorm._BatchNorm.forward
 
 
 # name -> (first, second): a match is first's output read only by second.

@@ -12,6 +12,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from ..errors import OneByOneError
 from ..nn import Conv1x1
 from . import leaves
+from .patterns import plain_batch_norm
 from .leaves import kept_whole  # noqa: F401  (the graph's kept-whole modules, for callers)
 
 
@@ -24,7 +25,10 @@ class _Tracer(torch.fx.Tracer):
         self.leaves, self.stack, self.failed_in = set(leaves), [], None
 
     def is_leaf_module(self, m, qualname):
-        return isinstance(m, Conv1x1) or qualname in self.leaves or super().is_leaf_module(m, qualname)
+        # a BatchNorm subclass with torch's forward is a BatchNorm (its input-rank check would
+        # otherwise stop tracing); one with a forward of its own is traced through
+        return (isinstance(m, Conv1x1) or qualname in self.leaves or super().is_leaf_module(m, qualname)
+                or isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and plain_batch_norm(m))
 
     def call_module(self, m, forward, args, kwargs):
         self.stack.append(self.path_of_module(m))
