@@ -186,3 +186,17 @@ def test_the_filter_and_the_elementwise_product_have_the_layers_shape(dims):
     x = torch.randn(*map(int, by.group(1).split("x")))
     w = torch.randn(*map(int, by.group(2).split("x")))
     assert w.shape == one_filter.shape and (x * w).shape == x.shape
+
+
+@pytest.mark.parametrize("cin, cout", [(8, 8), (8, 16), (4, 12)])
+def test_depthwise_note_counts_the_filters_on_each_channel(cin, cout):
+    """groups = Cin with a channel multiplier: count, in torch's grouped weight laid out as a
+    full (Cout, Cin) matrix, how many filters read each input channel."""
+    note = _notes(onebyone.explain(f"6x6x{cin}", filters=cout, groups=cin))["groups"]
+    conv = torch.nn.Conv2d(cin, cout, 1, groups=cin)
+    w = conv.weight.detach().reshape(cin, cout // cin)  # group g: its filters, one channel each
+    full = torch.block_diag(*(col.reshape(-1, 1) for col in w))  # (Cout, Cin)
+    per_channel = {int(n) for n in (full != 0).sum(dim=0)}
+    assert len(per_channel) == 1
+    n = per_channel.pop()
+    assert f"depthwise: {n} filter{'s' if n > 1 else ''} per input channel" in note, note

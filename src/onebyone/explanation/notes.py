@@ -73,7 +73,7 @@ def notes(layer, weights, cost):
     if any(s > 1 for s in L.stride):
         found.append(Note("stride", _stride(L, one_by_one)))
     if g > 1:
-        kind = " (depthwise: one filter per channel)" if g == cin else ""
+        kind = f" (depthwise: {plural(cout_g, 'filter')} per input channel)" if g == cin else ""
         found.append(Note("groups", (
             f"groups={g}{kind}: {g} independent {cin_g} -> {cout_g} convs on slices of the "
             f"channels; the weight is block-diagonal, so parameters and multiply-adds are "
