@@ -184,3 +184,26 @@ def _number_after(pattern, text):
     match = re.search(pattern, text)
     assert match, f"{pattern!r} not in {text!r}"
     return int(match.group(1))
+
+
+def test_no_copy_claims_are_what_torch_does():
+    """The channels-last rows of one NCHW image are a view of it; a batch's rows are a copy
+    (a view again when the tensor is channels_last). The answer and the im2col row say so."""
+    def shares(a, b):
+        return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+    for n in (1, 3):
+        e = onebyone.explain(f"{n},192,5,7", filters=32, layout="nchw")
+        answer, text = _answers(e)["matmul"], to_text(e, width=400)
+        x = torch.randn(n, 192, 5, 7)
+        view = shares(x.permute(0, 2, 3, 1).reshape(n * 35, 192), x)
+        assert view == (n == 1)
+        assert ("no copy of any pixel" in answer) == view, answer
+        assert ("reshaped, no copy" in text) == view
+        if not view:
+            last = x.to(memory_format=torch.channels_last)
+            assert shares(last.permute(0, 2, 3, 1).reshape(n * 35, 192), last)
+            assert "none for a channels_last tensor" in answer
+            assert "one copy of the batch (none if channels_last)" in text
+    one_d = _answers(onebyone.explain("50x4", filters=8, dims=1))["matmul"]
+    assert "The 50 pixels are the rows" in one_d  # not '50 = 50'

@@ -72,11 +72,16 @@ def _matmul(L, m, one):
     shapes = f"{p.left} @ {p.right} -> {p.result}"
     plain = one and all(s == 1 for s in L.stride) and not any(L.padding)
     batch = f"{L.batch} x " if L.batch > 1 else ""
-    rows = f"{batch}{_x(L.output_size)} = {p.left[0]:,}"
+    grid = f"{batch}{_x(L.output_size)}"
+    rows = f"{grid} = {p.left[0]:,}" if grid != f"{p.left[0]}" else grid  # not '50 = 50'
     if plain and L.groups == 1:
+        # One NCHW image's channels-last rows, x.permute(0, 2, 3, 1).reshape(P, Cin), are a
+        # view (strides (1, P)); several images no longer merge into one row axis: a copy.
+        copy = ("no copy of any pixel" if L.batch == 1 else
+                "one copy of the batch, none for a channels_last tensor")
         text = (f"Yes: here it is exactly {shapes}, plus the bias. The {rows} pixels are the "
-                f"rows and the {L.in_channels} channels the columns; the input only needs a "
-                f"reshape to channels last, no copy of any pixel.")
+                f"rows and the {plural(L.in_channels, 'channel')} the columns; the input only "
+                f"needs a reshape to channels last, {copy}.")
     elif one and L.groups == 1:
         text = (f"Yes, after picking the pixels the stride and padding read (the padding ones "
                 f"are zero rows): {shapes}, one row per output pixel ({rows}).")

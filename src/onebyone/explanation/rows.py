@@ -61,8 +61,10 @@ def matrix(e):
         ("channels-first", f"{fmt.product(m.channels_first)}: {m.channels_first.meaning}"),
     ]
     if m.im2col_is_identity:
+        # One image's rows are a view of it; a batch's rows do not merge into one axis: a copy.
+        copy = "no copy" if e.layer.batch == 1 else "one copy of the batch (none if channels_last)"
         rows.append(("im2col", f"the identity: the {fmt.shape(m.im2col_shape)} left matrix is the "
-                               "input itself, reshaped, no copy"))
+                               f"input itself, reshaped, {copy}"))
     else:
         rows.append(("im2col", f"{fmt.shape(m.im2col_shape)} patch matrix, "
                                f"{fmt.count(m.im2col_elements)} values built from "
