@@ -200,3 +200,18 @@ def test_depthwise_note_counts_the_filters_on_each_channel(cin, cout):
     assert len(per_channel) == 1
     n = per_channel.pop()
     assert f"depthwise: {n} filter{'s' if n > 1 else ''} per input channel" in note, note
+
+
+@pytest.mark.parametrize("cin, cout, groups", [(1, 16, 1), (8, 16, 8), (6, 6, 3), (3, 2, 1)])
+def test_mixing_is_claimed_only_where_an_output_reads_several_channels(cin, cout, groups):
+    """By autograd: how many input channels one output channel depends on."""
+    note = _notes(onebyone.explain(f"5x4x{cin}", filters=cout, groups=groups))["channel_mixing"]
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(cin, cout, 1, groups=groups).double()
+    with torch.no_grad():
+        conv.weight.copy_(conv.weight.abs() + 0.1)  # every weight moves its output
+    x = torch.randn(1, cin, 5, 4, dtype=torch.float64, requires_grad=True)
+    conv(x)[0, cout - 1].sum().backward()
+    channels_read = int((x.grad.abs().sum(dim=(0, 2, 3)) > 0).sum())
+    assert ("mixes its channels" in note) == (channels_read > 1), note
+    assert ("mixes no channels" in note) == (channels_read == 1), note

@@ -22,9 +22,15 @@ def notes(layer, weights, cost):
     if one_by_one:
         each = "the one filter" if cout == 1 else f"each of the {cout} filters"
         group = " of its group" if g > 1 else ""
-        text = (f"A 1x1 conv looks at one pixel at a time, never its neighbours, and mixes its "
-                f"channels: {each} is a {_x(weights.filter_shape)} vector, dotted with the "
-                f"{plural(cin_g, 'value')}{group} at a pixel.")
+        if cin_g == 1:  # one input channel per filter: nothing to mix, a scale per channel
+            text = (f"A 1x1 conv looks at one pixel at a time, never its neighbours; with one "
+                    f"input channel per filter it mixes no channels: {each} is a "
+                    f"{_x(weights.filter_shape)} vector (one number) that scales the 1 value"
+                    f"{group} at a pixel.")
+        else:
+            text = (f"A 1x1 conv looks at one pixel at a time, never its neighbours, and mixes "
+                    f"its channels: {each} is a {_x(weights.filter_shape)} vector, dotted with "
+                    f"the {plural(cin_g, 'value')}{group} at a pixel.")
         if g == 1 and cin > 1:  # the torch.mul question, in this layer's numbers
             text += (f" Elementwise x * w (torch.mul of {hw_in}x{cin} by "
                      f"{_x(weights.filter_shape)}) keeps {cin} channels; the conv is that "
