@@ -81,3 +81,13 @@ def test_optimize_verifies_linear_rewrites():
     gm, report = optimize(model, torch.randn(2, 5, 12), speed=False)
     changed = {p["pass"]: p["changed"] for p in report["passes"] if p["kept"]}
     assert changed["merge_parallel"] == 1 and report["error"] <= report["tolerance"]
+
+
+def test_findings_name_linear_siblings_and_chains():
+    found = inspect(Attention(), (2, 5, 12)).findings
+    parallel = [f for f in found if f["kind"] == "parallel"]
+    assert [sorted(f["modules"]) for f in parallel] == [["k", "q", "v"]]
+    assert "3 Linear layers read x; one Linear can do all" == parallel[0]["detail"]
+    chain = [f for f in found if f["kind"] == "linear_chain"]
+    assert [(f["modules"], f["detail"]) for f in chain] == [
+        (["down", "up"], "linear -> linear: one Linear would cost more multiply-adds (a bottleneck)")]

@@ -2,8 +2,10 @@
 
 foldable_bn:     conv -> BatchNorm (eval) that fold_bn removes;
 linear_chain:    1x1 -> 1x1, k x k -> 1x1 or 1x1 -> k x k with nothing (or only BatchNorm)
-                 between; says whether one conv would be cheaper (collapse does those);
-parallel:        1x1 convs reading the same tensor (merge_parallel makes them one conv);
+                 between, or Linear -> Linear; says whether one layer would be cheaper
+                 (collapse does those);
+parallel:        1x1 convs, or Linear layers, reading the same tensor (merge_parallel makes
+                 them one);
 rank_1:          a 1x1 conv with one input channel: every output channel is a scaled copy of
                  the input plus a bias;
 rank_deficient:  numerical rank (SVD, numpy's matrix_rank threshold) below min(Cout, Cin).
@@ -23,8 +25,9 @@ def findings(gm):
              for a, b in match_chain(gm, *CHAINS["conv -> bn"], shape_reads=True)]
     for pattern, a, bn, b in chains.chains(gm):
         why = chains.why_not(module(gm, a), module(gm, b), pattern, bn and module(gm, bn))
-        verdict = why or ("one conv is cheaper" if chains.cheaper(gm, a, b)
-                          else "one conv would cost more multiply-adds (a bottleneck)")
+        one = "one Linear" if pattern == "linear -> linear" else "one conv"
+        verdict = why or (f"{one} is cheaper" if chains.cheaper(gm, a, b)
+                          else f"{one} would cost more multiply-adds (a bottleneck)")
         found.append({"kind": "linear_chain", "modules": [a.target, b.target],
                       "detail": f"{pattern}: {verdict}"})
     for nodes in match_siblings(gm):
