@@ -148,3 +148,24 @@ def test_untraceable_batchnorm_subclass_is_not_folded():
     gm, rep = fold_bn(trace(model))
     assert rep["changed"] == 0 and list(gm.meta["kept_whole"]) == ["1"]
     assert_same_outputs(model, gm, torch.randn(2, 3, 5, 5))
+
+
+class StandardisedConv(nn.Conv2d):
+    """A conv subclass with its own forward (weight standardisation, as timm's StdConv2d):
+    folding BatchNorm's scale into its weight would be undone by the standardisation."""
+
+    def forward(self, x):
+        w = self.weight
+        w = (w - w.mean((1, 2, 3), keepdim=True)) / (w.std((1, 2, 3), keepdim=True) + 1e-5)
+        if x.shape[-1] % 2:  # a check on the input torch.fx cannot trace: kept whole, a conv
+            x = x * 1.0
+        return F.conv2d(x, w, self.bias, self.stride, self.padding)
+
+
+def test_conv_subclass_with_its_own_forward_is_not_folded_into():
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 8, 1), nn.BatchNorm2d(8),
+                                       StandardisedConv(8, 8, 1), nn.BatchNorm2d(8)))
+    gm, rep = fold_bn(trace(model))
+    assert list(gm.meta["kept_whole"]) == ["2"]
+    assert rep["changed"] == 1 and bns(gm) == 1  # the first pair only
+    assert_same_outputs(model, gm, torch.randn(2, 3, 5, 5))

@@ -77,7 +77,7 @@ def census(gm, declared=None, all_convs=False):
     kept = leaves.kept_whole(gm)
     for n in view.nodes():
         m = module(gm, n)
-        if n.op == "call_module" and n.target in kept:
+        if n.op == "call_module" and n.target in kept and not (is_any_conv(m) or isinstance(m, nn.Linear)):
             rows += _rows_inside(gm, n.target, declared, all_convs, feeds[n])
             continue
         source = n.args[0] if n.args else None

@@ -13,6 +13,7 @@ from ..nn import Conv1x1
 from .inplace import written_in_place
 
 CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, Conv1x1)
+_STOCK_FORWARDS = {c.forward for c in CONVS}
 
 
 def module(gm, node):
@@ -26,10 +27,17 @@ def is_any_conv(m):
     return isinstance(m, CONVS)
 
 
+def torch_conv(m):
+    """A conv computing just its conv: torch's (or Conv1x1's) forward, not a subclass's own
+    (timm's Conv2dSame pads by the input's size, StdConv2d standardises its weight in forward:
+    folding into or rebuilding those would change what they compute)."""
+    return is_any_conv(m) and type(m).forward in _STOCK_FORWARDS
+
+
 def is_conv(m):
-    """A conv the rewrites may rebuild: it pads with zeros, or pads nothing (then padding_mode
-    changes nothing). A rebuilt conv pads with zeros, so a reflect-padded one is left alone."""
-    return is_any_conv(m) and (m.padding_mode == "zeros" or not _pads(m))
+    """A conv the rewrites may rebuild: torch_conv, padding with zeros or padding nothing (then
+    padding_mode changes nothing). A rebuilt conv pads with zeros: a reflect-padded one stays."""
+    return torch_conv(m) and (m.padding_mode == "zeros" or not _pads(m))
 
 
 def is_pointwise(m):
@@ -70,7 +78,7 @@ def plain_batch_norm(m):
 
 # name -> (first, second): a match is first's output read only by second.
 CHAINS = {
-    "conv -> bn": (is_any_conv, is_bn),  # exact whatever the padding: BN acts after it
+    "conv -> bn": (torch_conv, is_bn),  # exact whatever the padding: BN acts after it
     "1x1 -> 1x1": (is_1x1, is_1x1),
     "kxk -> 1x1": (is_kxk, is_1x1),
     "1x1 -> kxk": (is_1x1, is_kxk),
