@@ -56,8 +56,9 @@ def _pads(m):
 
 
 def is_linear(m):
-    """nn.Linear: on a tensor with spatial or token axes, a 1x1 conv over its last axis."""
-    return isinstance(m, nn.Linear)
+    """nn.Linear computing just that (torch's forward): on a tensor with spatial or token axes,
+    a 1x1 conv over its last axis."""
+    return isinstance(m, nn.Linear) and type(m).forward is nn.Linear.forward
 
 
 def is_kxk(m):
