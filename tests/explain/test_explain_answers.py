@@ -81,7 +81,7 @@ def test_in_eq_out_macs_per_pixel_are_measured(groups):
     with FlopCounterMode(display=False) as counter:
         conv(torch.randn(1, 64, 6, 6))
     per_pixel = counter.get_total_flops() // 2 // 36
-    assert f"{per_pixel:,} multiply-adds per output pixel" in _answers(e)["cin_eq_cout"]
+    assert re.search(rf"\b{per_pixel:,} multiply-adds? per output pixel", _answers(e)["cin_eq_cout"])
     assert e.answers[0].key in ("cin_eq_cout", "matmul") and e.answers[0].about_this_layer
 
 
@@ -149,13 +149,13 @@ def test_answers_hold_on_a_sweep(dims, cin_g, cout_g, groups, kernel, stride, pa
     assert f"{p.left} @ {p.right} -> {p.result}" in a["matmul"]
     assert p.count * p.left[0] * p.left[1] * p.right[1] == counter.get_total_flops() // 2
     params = sum(t.numel() for t in conv.parameters())
-    assert f"{conv.weight.shape[0] * conv.weight.shape[1]:,} kernels, {params:,} parameters" in \
-        a["filters_vs_kernels"]
+    assert re.search(rf"\b{conv.weight.shape[0] * conv.weight.shape[1]:,} kernels?, "
+                     rf"{params:,} parameters", a["filters_vs_kernels"])
     assert a["cin_one"].startswith("Yes") == (cin_g == 1 and kernel == 1)
     assert a["linear_per_pixel"].startswith("Yes") == (kernel == 1)
     if kernel == 1 and cin == cout:
         per_pixel = counter.get_total_flops() // 2 // prod(y.shape[2:])
-        assert f"{per_pixel:,} multiply-adds per output pixel" in a["cin_eq_cout"]
+        assert re.search(rf"\b{per_pixel:,} multiply-adds? per output pixel", a["cin_eq_cout"])
 
 
 @pytest.mark.parametrize("cin, cout, groups, bias", [
@@ -207,3 +207,13 @@ def test_no_copy_claims_are_what_torch_does():
             assert "one copy of the batch (none if channels_last)" in text
     one_d = _answers(onebyone.explain("50x4", filters=8, dims=1))["matmul"]
     assert "The 50 pixels are the rows" in one_d  # not '50 = 50'
+
+
+@pytest.mark.parametrize("shape, options", [
+    ("28x28x1", dict(filters=1)), ("28x28x1", dict(filters=1, kernel=3)),
+    ("2x5x5x1", dict(filters=1, dims=3)), ("9x1", dict(filters=3, dims=1))])
+def test_one_of_a_thing_is_singular(shape, options):
+    """With one channel, filter or kernel the sentences say '1 channel', not '1 channels'."""
+    text = to_text(onebyone.explain(shape, example=True, **options), width=400)
+    plural_one = re.findall(r"(?<![\d,.x])1 (channels|multiply-adds|kernels|maps|filters)\b", text)
+    assert plural_one == [], plural_one

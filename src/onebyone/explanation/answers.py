@@ -34,7 +34,8 @@ def answers(L, w, cost, matrix):
         _cin_eq_cout(L, one, cin_g, cout_g),
         Answer("filters_vs_kernels", "Filters or kernels: what do Keras and PyTorch count?", (
             f"{plural(cout, 'filter')}, each made of {plural(cin_g, 'kernel')} of "
-            f"{_x(L.kernel)}: {w.kernels:,} kernels, {w.params_with_bias:,} parameters with "
+            f"{_x(L.kernel)}: {plural(w.kernels, 'kernel')}, {w.params_with_bias:,} parameters "
+            f"with "
             f"the biases; in Keras Conv{L.dims}D(filters={cout}, kernel_size={_size(L.kernel)}) "
             f"and PyTorch nn.{CONV[L.dims]}({cin}, {cout}, {_size(L.kernel)}) alike, a filter "
             f"makes one output channel and a kernel is its slice for one input channel"
@@ -104,11 +105,11 @@ def _cin_eq_cout(L, one, cin_g, cout_g):
             "nonlinearity between them fold into one.")
     if L.in_channels == L.out_channels and one:
         text = (f"Here Cin = Cout = {c}: a {cin_g}x{cout_g} weight"
-                f"{' per group' if L.groups > 1 else ''}, {cin_g * c:,} multiply-adds per "
+                f"{' per group' if L.groups > 1 else ''}, {plural(cin_g * c, 'multiply-add')} per "
                 f"output pixel, {tail}")
     else:
         text = (f"Here Cin = {c} and Cout = {L.out_channels}. A 1x1 conv {c} -> {c} would be a "
-                f"{c}x{c} weight, {c * c:,} multiply-adds per pixel, {tail}")
+                f"{c}x{c} weight, {plural(c * c, 'multiply-add')} per pixel, {tail}")
     return Answer("cin_eq_cout", "What happens when in == out channels?", text,
                   one and L.in_channels == L.out_channels)
 
@@ -147,9 +148,11 @@ def _dims(L, w):
     weights = w.kernels * prod(kernel)
     name = f"Conv{other}d"
     text = (f"This {CONV[L.dims]} has {plural(w.filters, 'filter')} of {_x(w.filter_shape)}: "
-            f"{w.kernels:,} kernels of {_x(L.kernel)}, {w.params_with_bias:,} parameters. A "
+            f"{plural(w.kernels, 'kernel')} of {_x(L.kernel)}, {w.params_with_bias:,} "
+            f"parameters. A "
             f"{name} with {plural(w.filters, 'filter')} of {_x(kernel)} on the same "
-            f"{L.in_channels} channels has the same {w.kernels:,} kernels (filters x input "
+            f"{plural(L.in_channels, 'channel')} has the same {plural(w.kernels, 'kernel')} "
+            f"(filters x input "
             f"channels{'/groups' if L.groups > 1 else ''}) but each is {_x(kernel)}: "
             f"{plural(weights, 'weight')} + {w.filters:,} bias{'es' if w.filters > 1 else ''} = "
             f"{weights + w.filters:,} parameters.")
@@ -177,7 +180,8 @@ def _linear(L, one, cin_g):
     cin, cout = L.in_channels, L.out_channels
     if one and L.groups == 1:
         text = (f"Yes: nn.{CONV[L.dims]}({cin}, {cout}, 1) is nn.Linear({cin}, {cout}) applied "
-                f"to the {cin} channels at each of the {prod(L.output_size):,} output pixels "
+                f"to the {plural(cin, 'channel')} at each of the {prod(L.output_size):,} output "
+                f"pixels "
                 f"(per image), with weight = conv.weight.reshape({cout}, {cin}); the PyTorch "
                 f"code below checks it.")
     elif one:

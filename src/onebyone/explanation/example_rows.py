@@ -70,13 +70,14 @@ def _slide_lines(ex):
     k, n = fmt.x(ex.kernel), len(ex.kernel_slides)
     lines = [f"filter 0 is {fmt.plural(n, 'kernel')} of {k}, one per input channel"
              f"{' of its group' if ex.groups > 1 else ''}; each slides over its own channel "
-             f"(stride {fmt.x(ex.stride)}, padding {fmt.x(ex.padding)}) and the {n} maps are "
-             "summed, plus the bias:"]
+             f"(stride {fmt.x(ex.stride)}, padding {fmt.x(ex.padding)}) and "
+             + (f"the {n} maps are summed, plus the bias:" if n > 1 else "its map gets the bias:")]
     for s in ex.kernel_slides:
         lines.append(f"  kernel {s.in_channel} {fmt.lists(s.kernel)} over channel "
                      f"{s.in_channel} {fmt.lists(s.channel)} -> {fmt.lists(s.slid)}")
     channel0 = fmt.lists(_channel(ex.output_hwc, 0))
-    lines.append(f"  sum of the {n} maps + bias {ex.bias[0]} = output channel 0 {channel0}")
+    lines.append(f"  sum of the {fmt.plural(n, 'map')} + bias {ex.bias[0]} = output channel 0 "
+                 f"{channel0}")
     first = ex.dot_products[0]
     lines.append(f"output pixel {fmt.shape(first.pixel)} of channel 0 as one dot product of "
                  f"{len(first.terms)} terms (weight*input, padding reads 0):")

@@ -55,11 +55,13 @@ def notes(layer, weights, cost):
         blocks = f"each of its {g} {cin_g}x{cout_g} diagonal blocks has" if g > 1 else "it has"
         found.append(Note("cin_eq_cout", (
             f"Cin = Cout = {cin}: a {cin_g}x{cout_g} mixing{' per group' if g > 1 else ''}, "
-            f"costing {cin_g * cout:,} multiply-adds per output pixel{per_group}, like any "
+            f"costing {plural(cin_g * cout, 'multiply-add')} per output pixel{per_group}, "
+            f"like any "
             f"other layer of that size. It is the identity only if W = I. It is a change of "
             f"basis of the channel space (nothing lost, undone by W^-1) only when W is "
             f"invertible: when {blocks} rank {cin_g}, as a random W almost surely does; a W of "
-            f"lower rank r projects the {cin} channels onto an r-dimensional subspace. With no "
+            f"lower rank r projects the {plural(cin, 'channel')} onto an r-dimensional "
+            f"subspace. With no "
             f"nonlinearity between it and a neighbouring linear layer (conv, BatchNorm, "
             f"Linear), the two fold into one: W2 @ W1."
         )))
@@ -103,17 +105,16 @@ def notes(layer, weights, cost):
         )))
     if L.dims != 2:
         name = {1: "Conv1d", 3: "Conv3d"}[L.dims]
+        kernels = plural(weights.kernels, "kernel")
         text = (f"{name}: {L.dims} spatial axes; each filter is {_x(weights.filter_shape)} "
-                f"(kernel, then input channels), {weights.kernels:,} kernels of {_x(L.kernel)} "
-                f"in all.")
+                f"(kernel, then input channels), {kernels} of {_x(L.kernel)} in all.")
         if L.dims == 3:  # the comparison people ask for: the same layer as a Conv2d
-            k2 = L.kernel[1:]
-            text += (f" A Conv2d with {cout} filters of {_x(k2)} on the same {cin} channels has "
-                     f"the same {weights.kernels:,} kernels, but 2-D ones of {_x(k2)}: "
-                     f"{weights.kernels * prod(k2):,} weights + {cout} biases = "
-                     f"{weights.kernels * prod(k2) + cout:,} parameters, against "
-                     f"{weights.params_with_bias:,} here ({weights.slices_2d:,} 2-D slices of "
-                     f"{_x(k2)}).")
+            k2, n = L.kernel[1:], weights.kernels * prod(L.kernel[1:])
+            text += (f" A Conv2d with {plural(cout, 'filter')} of {_x(k2)} on the same "
+                     f"{plural(cin, 'channel')} has the same {kernels}, but 2-D ones of "
+                     f"{_x(k2)}: {plural(n, 'weight')} + {cout} bias{'es' if cout > 1 else ''} = "
+                     f"{n + cout:,} parameters, against {weights.params_with_bias:,} here "
+                     f"({plural(weights.slices_2d, '2-D slice')} of {_x(k2)}).")
         found.append(Note("dims", text))
     return tuple(found)
 
