@@ -15,7 +15,9 @@ def check_writable(path, what="output file"):
     """
     p = Path(path)
     directory = p.parent if str(p.parent) else Path(".")
-    if p.is_dir() or not directory.is_dir() or not os.access(directory, os.W_OK):
+    if p.is_dir():  # '/tmp' is an existing, writable directory: say what is wrong with it
+        raise OneByOneError(f"expected {what} to name a file, not a directory; got {str(path)!r}")
+    if not directory.is_dir() or not os.access(directory, os.W_OK):
         raise OneByOneError(f"expected {what} in an existing, writable directory; got {str(path)!r}")
     return p
 

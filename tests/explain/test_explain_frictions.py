@@ -32,7 +32,7 @@ def test_version(capsys):
      ["kernel of at most 65,536"]),
     (["4x4x3", "--filters", "2", "--html", "/nonexistent/x.html"],
      ["--html", "existing, writable directory", "'/nonexistent/x.html'"]),
-    (["4x4x3", "--filters", "2", "--html", "."], ["--html", "'.'"]),  # a directory
+    (["4x4x3", "--filters", "2", "--html", "."], ["--html", "a file, not a directory", "'.'"]),
 ])
 def test_absurd_sizes_and_bad_paths_are_one_line(argv, words, capsys):
     code, out, err = _cli(["explain", *argv], capsys)
