@@ -127,3 +127,32 @@ def test_one_input_channel_gives_scaled_copies():
     x = np.array(ex.x_hwc, dtype=float).reshape(-1)
     np.testing.assert_array_equal(out, np.outer(x, np.array(ex.weight).reshape(-1)))
     assert np.linalg.matrix_rank(out) <= 1
+
+
+@pytest.mark.parametrize("shape, filters, options", [
+    ("64x64x3", 32, {"kernel": 3}),
+    ("5x5x5x2", 3, {"kernel": 3, "dims": 3}),
+    ("8x8x6", 6, {"kernel": 3, "stride": 2, "padding": 1, "groups": 3}),
+])
+def test_stacked_grids_fit_80_columns_and_keep_every_number(shape, filters, options):
+    """A wide im2col matrix is printed in blocks of columns, never a row past 80 columns
+    (a terminal would fold it into the next row); the blocks put together are the matrix."""
+    import re
+
+    from onebyone.explanation.example_rows import WIDTH, example_lines
+
+    ex = onebyone.explain(shape, filters=filters, example=True, **options).example
+    lines = example_lines(ex)
+    grid_rows = [line for line in lines if re.fullmatch(r"\s+-?\d+(\s+-?\d+)*", line)]
+    assert grid_rows and all(len(line) <= WIDTH for line in grid_rows)
+    rows, name = {}, None
+    for line in lines:
+        head = re.fullmatch(r"  (x|W\^T|bias|y)\b.*:", line)
+        if head:
+            name, i = head.group(1), 0
+        elif name == "x" and line in grid_rows:
+            rows.setdefault(i, []).extend(int(v) for v in line.split())
+            i += 1
+        else:
+            name = None if not line.startswith("    ") else name
+    assert [rows[i] for i in sorted(rows)] == [list(r) for r in ex.gemm_x]

@@ -108,14 +108,21 @@ def gemm_lines(ex):
     names = ("x", "W^T", "", "y")
     heads = [f"{name} {fmt.shape((len(g), len(g[0])))}" for name, g in zip(names, grids)]
     heads[2] = "bias"
-    cells = [[" ".join(f"{v:3d}" for v in row) for row in g] for g in grids]
+    cells = [[_row(row) for row in g] for g in grids]
     widths = [max(len(h), *(len(c) for c in col)) for h, col in zip(heads, cells)]
     signs = ["  @  ", "  +  ", "  =  "]
     if sum(widths) + 17 > WIDTH:  # side by side would not fit 80 columns: stack them
         lines = ["as one matrix product, a row per output pixel (channels last), "
                  "x @ W^T + bias = y:"]
-        for head, col in zip(heads, cells):
-            lines += [f"  {head}:"] + [f"    {c}" for c in col]
+        per_block = (WIDTH - 4) // 4  # numbers of 3 digits and a space, after the indent
+        for head, grid in zip(heads, grids):
+            if len(grid[0]) <= per_block:
+                lines += [f"  {head}:"] + [f"    {_row(r)}" for r in grid]
+                continue
+            for a in range(0, len(grid[0]), per_block):  # a wide grid in blocks of columns
+                b = min(a + per_block, len(grid[0]))
+                lines.append(f"  {head}, columns {a}-{b - 1}:")
+                lines += [f"    {_row(r[a:b])}" for r in grid]
         return lines
     if not all(k == 1 for k in ex.kernel) or len(ex.gemm_x[0]) > 8:  # too wide to print
         return [f"as one matrix product, a row per output pixel (im2col): x {heads[0][2:]} @ "
@@ -127,6 +134,10 @@ def gemm_lines(ex):
         parts = [(col[i] if i < len(col) else "").ljust(w) for col, w in zip(cells, widths)]
         lines.append("  " + _join(parts, signs if i == 0 else ["     "] * 3).rstrip())
     return lines
+
+
+def _row(values):
+    return " ".join(f"{v:3d}" for v in values)
 
 
 def _join(parts, signs):
