@@ -109,3 +109,25 @@ def test_installed_command_prints_one_line_in_a_real_process():
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines() == [
         "onebyone: error: every size in a shape must be an integer >= 1; got '-1' in '-1x2x3'"]
+
+
+def test_numpy_integers_are_integers():
+    """Sizes that come out of NumPy (np.int64) read like ints, with the same facts."""
+    import numpy as np
+
+    with_ints = onebyone.explain((1, 6, 9, 7), filters=4, kernel=3, stride=2, groups=2)
+    with_numpy = onebyone.explain(tuple(np.array([1, 6, 9, 7])), filters=np.int64(4),
+                                  kernel=np.int64(3), stride=(np.int32(2), np.int64(2)),
+                                  groups=np.int64(2))
+    assert with_numpy.as_dict() == with_ints.as_dict()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: onebyone.explain(28, filters=3),
+    lambda: onebyone.explain(None, filters=3),
+    lambda: onebyone.explain("8x8x3", filters=3, kernel=3.5),
+    lambda: onebyone.explain("8x8x3", filters=3, stride=None),
+])
+def test_api_values_of_the_wrong_type_are_the_one_error(call):
+    with pytest.raises(onebyone.OneByOneError, match="got"):
+        call()

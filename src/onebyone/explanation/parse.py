@@ -4,6 +4,8 @@ Everything arrives here as text or ints and leaves as ints and tuples, or as one
 that says what was expected and what was given. The CLI passes its options through unparsed so
 that no string can reach typer's converters and turn into anything but this one-line error.
 """
+import numbers
+
 from ..errors import OneByOneError
 
 SPATIAL_LETTERS = {1: "l", 2: "hw", 3: "dhw"}
@@ -33,9 +35,10 @@ def positive_int(value, name, minimum=1):
         if not text.lstrip("-").isdigit():
             raise OneByOneError(f"{name} must be an integer >= {minimum}; got {value!r}")
         value = int(text)
-    if not isinstance(value, int) or value < minimum:
+    # numbers.Integral: a NumPy or torch-derived integer is as good as an int.
+    if not isinstance(value, numbers.Integral) or value < minimum:
         raise OneByOneError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return value
+    return int(value)
 
 
 def per_axis(value, name, dims, minimum=1):
@@ -45,16 +48,16 @@ def per_axis(value, name, dims, minimum=1):
     ((3, 3), (1, 3))
     """
     parts = _split(value) if isinstance(value, str) else value
-    if isinstance(parts, (int, str)):
+    if isinstance(parts, (numbers.Integral, str)):
         parts = [parts]
-    parts = list(parts)
-    if len(parts) == 1:
-        parts = parts * dims
     try:
+        parts = list(parts)
+        if len(parts) == 1:
+            parts = parts * dims
         if len(parts) != dims:
             raise OneByOneError("wrong count")
         return tuple(positive_int(p, name, minimum) for p in parts)
-    except OneByOneError:  # one message for every way it can be wrong, with the whole value
+    except (OneByOneError, TypeError):  # one message for every way it can be wrong (3.5 too)
         raise OneByOneError(
             f"{name} must be one integer >= {minimum} or {dims} of them (one per spatial axis); "
             f"got {value!r}"
@@ -85,7 +88,11 @@ def layer_shape(shape, layout=None, dims=2):
         raise OneByOneError(f"dims must be 1, 2 or 3 (Conv1d, Conv2d, Conv3d); got {dims}")
     spatial = SPATIAL_LETTERS[dims]
     sep = "x" if isinstance(shape, str) and "," not in shape else ","
-    parts = _split(shape.strip().lower()) if isinstance(shape, str) else list(shape)
+    try:
+        parts = _split(shape.strip().lower()) if isinstance(shape, str) else list(shape)
+    except TypeError:  # 28, None: neither text nor a sequence of sizes
+        raise OneByOneError(f"expected a shape such as '28x28x192' or (1, 192, 28, 28); "
+                            f"got {shape!r}") from None
     default = spatial + "c" if sep == "x" else "nc" + spatial
     layout = _check_layout(layout or default, spatial)
     if len(parts) != len(layout):
