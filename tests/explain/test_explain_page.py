@@ -135,6 +135,9 @@ def test_one_input_channel_shows_a_photo_and_its_scaled_copies(browser, tmp_path
     assert np.corrcoef(photo[:, :-1].ravel(), photo[:, 1:].ravel())[0, 1] > 0.6
     drawn = int(browser.js("document.querySelectorAll('#copies canvas').length"))
     assert drawn == 1 + 16  # the input and its 16 copies
+    labels = browser.js("[...document.querySelectorAll('#columns text')].map(t => t.textContent)"
+                        ".join('|')")
+    assert "|1 channel|" in f"|{labels}|" and "1 channels" not in labels, labels  # one, not 'ones'
 
 
 def test_the_button_switches_to_one_channel(browser, tmp_path):

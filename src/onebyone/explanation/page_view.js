@@ -159,7 +159,7 @@ function drawColumns(d) {
                                     "data-channel": c }));
     }
     g.appendChild(svgEl("text", { x: x + 20, y: 12, "text-anchor": "middle" }, title));
-    g.appendChild(svgEl("text", { x: x + 20, y: 27, "text-anchor": "middle" }, `${n} channels`));
+    g.appendChild(svgEl("text", { x: x + 20, y: 27, "text-anchor": "middle" }, `${n} channel${n === 1 ? "" : "s"}`));
   });
   svg.appendChild(svgEl("rect", { x: 237, y: top + o * unit, width: 46, height: Math.max(unit, 2),
                                   fill: "none", stroke: "#d62728", "stroke-width": 2 }));
