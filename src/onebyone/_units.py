@@ -11,8 +11,14 @@ def human(n, prefixes=SI, spec=".3g", sep=" ", unit=""):
     ('4.82 M', '512', '140.5M')
     >>> human(3 * 1024, IEC, unit="B"), human(12, IEC, unit="B")
     ('3 KiB', '12 B')
+    >>> human(1032192, IEC, unit="B"), human(999_600)  # never '1.01e+03 KiB' or '1e+03 k'
+    ('0.984 MiB', '1 M')
     """
-    for size, prefix in prefixes:
+    for i, (size, prefix) in enumerate(prefixes):
         if abs(n) >= size:
-            return f"{n / size:{spec}}{sep}{prefix}{unit}"
+            text = f"{n / size:{spec}}"
+            if "e+" in text and i:  # ".3g" writes 1008 as 1.01e+03: one prefix up reads 0.984
+                size, prefix = prefixes[i - 1]
+                text = f"{n / size:{spec}}"
+            return f"{text}{sep}{prefix}{unit}"
     return f"{n}{sep}{unit}" if unit else f"{n}"

@@ -122,3 +122,18 @@ def test_no_raw_nan_or_inf_in_text(spec):
                          example=True)
     text = to_text(e)
     assert not re.search(r"\b(nan|inf|NaN|Infinity)\b", text)
+
+
+@pytest.mark.parametrize("shape, options", [
+    ("6x7x8x4", dict(filters=4, dims=3, kernel=3, stride=2, padding=1)),  # 1,032,192 bytes
+    ("1x1x9996", dict(filters=100_000)),  # 999,600,000 MACs
+])
+def test_sizes_near_a_prefix_read_as_numbers_not_exponents(shape, options):
+    """'.3g' writes 1008 KiB as '1.01e+03 KiB': such a size goes up one prefix instead."""
+    import re
+
+    from onebyone.explanation.text import to_text
+
+    e = onebyone.explain(shape, **options)
+    text = to_text(e, width=200)
+    assert not re.search(r"\d[eE][+-]?\d", text.split("\nPyTorch code (")[0]), text
