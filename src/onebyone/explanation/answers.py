@@ -6,14 +6,12 @@ print them before the tables; tests check every number in them against torch.
 """
 from math import prod
 
+from . import fmt
 from .facts import Answer
 from .fmt import plural
 
 CONV = {1: "Conv1d", 2: "Conv2d", 3: "Conv3d"}
 
-
-def _x(t):
-    return "x".join(map(str, t))
 
 
 def _size(kernel):
@@ -26,7 +24,7 @@ def answers(L, w, cost, matrix):
     one = prod(L.kernel) == 1
     g, cin, cout = L.groups, L.in_channels, L.out_channels
     cin_g, cout_g = cin // g, cout // g
-    hw_in, hw_out = _x(L.input_size), _x(L.output_size)
+    hw_in, hw_out = fmt.x(L.input_size), fmt.x(L.output_size)
     each = "the one filter" if cout == 1 else f"each of the {cout} filters"
     # The most specific questions first; sorting keeps this order among equals.
     found = [
@@ -34,7 +32,7 @@ def answers(L, w, cost, matrix):
         _cin_eq_cout(L, one, cin_g, cout_g),
         Answer("filters_vs_kernels", "Filters or kernels: what do Keras and PyTorch count?", (
             f"{plural(cout, 'filter')}, each made of {plural(cin_g, 'kernel')} of "
-            f"{_x(L.kernel)}: {plural(w.kernels, 'kernel')}, {w.params_with_bias:,} parameters "
+            f"{fmt.x(L.kernel)}: {plural(w.kernels, 'kernel')}, {w.params_with_bias:,} parameters "
             f"with "
             f"the biases; in Keras Conv{L.dims}D(filters={cout}, kernel_size={_size(L.kernel)}) "
             f"and PyTorch nn.{CONV[L.dims]}({cin}, {cout}, {_size(L.kernel)}) alike, a filter "
@@ -43,9 +41,9 @@ def answers(L, w, cost, matrix):
             f"{w.pytorch_shape} in PyTorch)."
         ), not one),
         _dims(L, w),
-        Answer("shrink", f"How does a {_x(w.filter_shape)} filter shrink {hw_in}x{cin}?", (
+        Answer("shrink", f"How does a {fmt.x(w.filter_shape)} filter shrink {hw_in}x{cin}?", (
             f"It does not shrink the image: at every output pixel {each} "
-            f"takes one dot product with the {_x(w.filter_shape)} values it covers"
+            f"takes one dot product with the {fmt.x(w.filter_shape)} values it covers"
             f"{' in its group' if g > 1 else ''} and gives one number, so {plural(cout, 'filter')} "
             f"give{'s' if cout == 1 else ''} {plural(cout, 'number')} per pixel: {hw_in}x{cin} "
             f"becomes {hw_out}x{cout}. The number of "
@@ -60,8 +58,8 @@ def answers(L, w, cost, matrix):
             "conv filters each channel over space and a pointwise 1x1 conv then mixes channels. "
             + (f"This layer is pointwise: {plural(cout, 'output value')} per pixel from its "
                f"{plural(cin, 'input value')}." if one else
-               f"This {_x(L.kernel)} layer is not pointwise: each output reads a "
-               f"{_x(L.kernel)} neighbourhood.")
+               f"This {fmt.x(L.kernel)} layer is not pointwise: each output reads a "
+               f"{fmt.x(L.kernel)} neighbourhood.")
         ), False),
         _purpose(L, one),
     ]
@@ -73,7 +71,7 @@ def _matmul(L, m, one):
     shapes = f"{p.left} @ {p.right} -> {p.result}"
     plain = one and all(s == 1 for s in L.stride) and not any(L.padding)
     batch = f"{L.batch} x " if L.batch > 1 else ""
-    grid = f"{batch}{_x(L.output_size)}"
+    grid = f"{batch}{fmt.x(L.output_size)}"
     rows = f"{grid} = {p.left[0]:,}" if grid != f"{p.left[0]}" else grid  # not '50 = 50'
     if plain and L.groups == 1:
         # One NCHW image's channels-last rows, x.permute(0, 2, 3, 1).reshape(P, Cin), are a
@@ -91,7 +89,7 @@ def _matmul(L, m, one):
                 f"block-diagonal ({L.in_channels}, {L.out_channels}) weight that is mostly "
                 f"zeros.")
     else:
-        text = (f"Not directly: a {_x(L.kernel)} kernel first copies each neighbourhood into a "
+        text = (f"Not directly: a {fmt.x(L.kernel)} kernel first copies each neighbourhood into a "
                 f"row (im2col, {m.im2col_expansion:.3g}x the input), then it is "
                 f"{shapes}{f' in each of {L.groups} groups' if L.groups > 1 else ''}.")
     question = "Is a 1x1 conv just a matmul of (H*W, Cin) by (Cin, Cout)?"
@@ -136,7 +134,7 @@ def _cin_one(L, one, cin_g, cout_g):
         text = (f"Not here: each output mixes {cin_g} input channels. With one input channel "
                 f"(e.g. 28x28x1 -> {plural(L.out_channels, 'filter')}), yes: {copies}.")
     else:
-        text = (f"No: a {_x(L.kernel)} kernel weighs a neighbourhood (a blur, an edge "
+        text = (f"No: a {fmt.x(L.kernel)} kernel weighs a neighbourhood (a blur, an edge "
                 f"detector), so its outputs are filtered images, not scaled copies; only a 1x1 "
                 f"kernel on one channel gives scaled copies.")
     return Answer("cin_one", question, text, cin_g == 1)
@@ -147,13 +145,13 @@ def _dims(L, w):
     kernel = {1: L.kernel * 2, 2: L.kernel[:1] + L.kernel, 3: L.kernel[1:]}[L.dims]
     weights = w.kernels * prod(kernel)
     name = f"Conv{other}d"
-    text = (f"This {CONV[L.dims]} has {plural(w.filters, 'filter')} of {_x(w.filter_shape)}: "
-            f"{plural(w.kernels, 'kernel')} of {_x(L.kernel)}, {w.params_with_bias:,} "
+    text = (f"This {CONV[L.dims]} has {plural(w.filters, 'filter')} of {fmt.x(w.filter_shape)}: "
+            f"{plural(w.kernels, 'kernel')} of {fmt.x(L.kernel)}, {w.params_with_bias:,} "
             f"parameters. A "
-            f"{name} with {plural(w.filters, 'filter')} of {_x(kernel)} on the same "
+            f"{name} with {plural(w.filters, 'filter')} of {fmt.x(kernel)} on the same "
             f"{plural(L.in_channels, 'channel')} has the same {plural(w.kernels, 'kernel')} "
             f"(filters x input "
-            f"channels{'/groups' if L.groups > 1 else ''}) but each is {_x(kernel)}: "
+            f"channels{'/groups' if L.groups > 1 else ''}) but each is {fmt.x(kernel)}: "
             f"{plural(weights, 'weight')} + {w.filters:,} bias{'es' if w.filters > 1 else ''} = "
             f"{weights + w.filters:,} parameters.")
     return Answer("conv2d_vs_conv3d", "How many kernels does Conv2D use, and Conv3D?", text,
@@ -188,7 +186,7 @@ def _linear(L, one, cin_g):
         text = (f"Yes, with a block-diagonal weight: {L.groups} Linear({cin_g}, "
                 f"{cout // L.groups}) layers side by side at every pixel.")
     else:
-        text = (f"Not this one: a {_x(L.kernel)} conv is a Linear({cin_g * prod(L.kernel)}, "
+        text = (f"Not this one: a {fmt.x(L.kernel)} conv is a Linear({cin_g * prod(L.kernel)}, "
                 f"{cout // L.groups}) on each flattened neighbourhood (im2col row); only a 1x1 "
                 f"conv is a Linear layer at every pixel.")
     return Answer("linear_per_pixel", "Is a 1x1 conv a Linear layer at every pixel?", text,

@@ -6,7 +6,7 @@ microseconds; tests check every formula against torch and against matrices built
 from math import prod
 
 from ..errors import OneByOneError
-from . import facts, general
+from . import facts, fmt, general
 
 FLOAT32 = 4
 ROWS = {1: "N*L", 2: "N*H*W", 3: "N*D*H*W"}  # what the rows of the channels-last product count
@@ -24,8 +24,8 @@ def layer(batch, in_channels, out_channels, input_size, kernel, stride, padding,
     padded = tuple(n + 2 * p for n, p in zip(input_size, padding))
     if any(k > n for k, n in zip(kernel, padded)):
         raise OneByOneError(
-            f"kernel {_x(kernel)} is larger than the input {_x(input_size)} padded by "
-            f"{_x(padding)} ({_x(padded)}); expected a kernel that fits, or more --padding"
+            f"kernel {fmt.x(kernel)} is larger than the input {fmt.x(input_size)} padded by "
+            f"{fmt.x(padding)} ({fmt.x(padded)}); expected a kernel that fits, or more --padding"
         )
     output_size = tuple((n - k) // s + 1 for n, k, s in zip(padded, kernel, stride))
     _check_sizes(batch, in_channels, out_channels, input_size, output_size, kernel, groups)
@@ -46,7 +46,7 @@ def _check_sizes(batch, cin, cout, input_size, output_size, kernel, groups):
     """Absurd sizes get a clear error at once instead of facts about no possible tensor."""
     if max(kernel) > MAX_KERNEL:
         raise OneByOneError(f"expected a kernel of at most {MAX_KERNEL:,} per axis; got "
-                            f"{_x(kernel)}")
+                            f"{fmt.x(kernel)}")
     for what, shape in (("input", (batch, cin) + tuple(input_size)),
                         ("output", (batch, cout) + tuple(output_size)),
                         ("weight", (cout, cin // groups) + tuple(kernel))):
@@ -55,9 +55,6 @@ def _check_sizes(batch, cin, cout, input_size, output_size, kernel, groups):
                 f"the {what} {shape} would have {prod(shape):.3g} elements; a torch tensor holds "
                 f"at most 2**63 - 1 ({MAX_ELEMENTS:.3g}); expected smaller sizes")
 
-
-def _x(sizes):
-    return "x".join(map(str, sizes))
 
 
 def weights(L):

@@ -1,13 +1,10 @@
 """The special cases people ask about, as notes with this layer's own numbers in them."""
 from math import prod
 
-from . import general
+from . import fmt, general
 from .facts import Note
 from .fmt import plural
 
-
-def _x(sizes):
-    return "x".join(map(str, sizes))
 
 
 def notes(layer, weights, cost):
@@ -16,7 +13,7 @@ def notes(layer, weights, cost):
     cin, cout, g = L.in_channels, L.out_channels, L.groups
     cin_g, cout_g = cin // g, cout // g
     one_by_one = prod(L.kernel) == 1
-    hw_in, hw_out = _x(L.input_size), _x(L.output_size)
+    hw_in, hw_out = fmt.x(L.input_size), fmt.x(L.output_size)
     plain = all(s == 1 for s in L.stride) and not any(L.padding)
     found = []
     if one_by_one:
@@ -25,15 +22,15 @@ def notes(layer, weights, cost):
         if cin_g == 1:  # one input channel per filter: nothing to mix, a scale per channel
             text = (f"A 1x1 conv looks at one pixel at a time, never its neighbours; with one "
                     f"input channel per filter it mixes no channels: {each} is a "
-                    f"{_x(weights.filter_shape)} vector (one number) that scales the 1 value"
+                    f"{fmt.x(weights.filter_shape)} vector (one number) that scales the 1 value"
                     f"{group} at a pixel.")
         else:
             text = (f"A 1x1 conv looks at one pixel at a time, never its neighbours, and mixes "
-                    f"its channels: {each} is a {_x(weights.filter_shape)} vector, dotted with "
+                    f"its channels: {each} is a {fmt.x(weights.filter_shape)} vector, dotted with "
                     f"the {plural(cin_g, 'value')}{group} at a pixel.")
         if g == 1 and cin > 1:  # the torch.mul question, in this layer's numbers
             text += (f" Elementwise x * w (torch.mul of {hw_in}x{cin} by "
-                     f"{_x(weights.filter_shape)}) keeps {cin} channels; the conv is that "
+                     f"{fmt.x(weights.filter_shape)}) keeps {cin} channels; the conv is that "
                      f"product summed over the channels, once per filter, so {hw_in}x{cin} "
                      f"becomes {hw_out}x{cout}.")
         found.append(Note("channel_mixing", text))
@@ -93,35 +90,37 @@ def notes(layer, weights, cost):
         outputs = prod(L.output_size)
         blank = outputs - general.taps_on_input(L)
         found.append(Note("padding", (
-            f"Padding {_x(L.padding)} on a 1x1 conv adds border pixels that hold only zeros: "
+            f"Padding {fmt.x(L.padding)} on a 1x1 conv adds border pixels that hold only zeros: "
             f"{blank:,} of the {outputs:,} output pixels read one of them, so the output there "
             f"is just the bias."
         )))
     if not one_by_one:
         found.append(Note("general_kernel", (
-            f"A {_x(L.kernel)} kernel reads a {_x(L.kernel)} neighbourhood per output pixel, so "
-            f"the matrix product first copies each neighbourhood into a row (im2col). With a 1x1 "
-            f"kernel, stride 1 and no padding, im2col is the identity: the pixels are the rows."
+            f"A {fmt.x(L.kernel)} kernel reads a {fmt.x(L.kernel)} neighbourhood per output "
+            f"pixel, so the matrix product first copies each neighbourhood into a row (im2col). "
+            f"With a 1x1 kernel, stride 1 and no padding, im2col is the identity: the pixels are "
+            f"the rows."
         )))
     if L.dims != 2:
         name = {1: "Conv1d", 3: "Conv3d"}[L.dims]
         kernels = plural(weights.kernels, "kernel")
-        text = (f"{name}: {L.dims} spatial axes; each filter is {_x(weights.filter_shape)} "
-                f"(kernel, then input channels), {kernels} of {_x(L.kernel)} in all.")
+        text = (f"{name}: {L.dims} spatial axes; each filter is {fmt.x(weights.filter_shape)} "
+                f"(kernel, then input channels), {kernels} of {fmt.x(L.kernel)} in all.")
         if L.dims == 3:  # the comparison people ask for: the same layer as a Conv2d
             k2, n = L.kernel[1:], weights.kernels * prod(L.kernel[1:])
-            text += (f" A Conv2d with {plural(cout, 'filter')} of {_x(k2)} on the same "
+            text += (f" A Conv2d with {plural(cout, 'filter')} of {fmt.x(k2)} on the same "
                      f"{plural(cin, 'channel')} has the same {kernels}, but 2-D ones of "
-                     f"{_x(k2)}: {plural(n, 'weight')} + {cout} bias{'es' if cout > 1 else ''} = "
-                     f"{n + cout:,} parameters, against {weights.params_with_bias:,} here "
-                     f"({plural(weights.slices_2d, '2-D slice')} of {_x(k2)}).")
+                     f"{fmt.x(k2)}: {plural(n, 'weight')} + {cout} "
+                     f"bias{'es' if cout > 1 else ''} = {n + cout:,} parameters, against "
+                     f"{weights.params_with_bias:,} here "
+                     f"({plural(weights.slices_2d, '2-D slice')} of {fmt.x(k2)}).")
         found.append(Note("dims", text))
     return tuple(found)
 
 
 def _stride(L, one_by_one):
     """Where a strided conv reads, how much it never reads, and whether x[::s] is the same."""
-    stride, n = _x(L.stride), prod(L.input_size)
+    stride, n = fmt.x(L.stride), prod(L.input_size)
     skipped = n - general.pixels_read(L)
     if one_by_one:
         out, at = _where(L)
@@ -129,7 +128,7 @@ def _stride(L, one_by_one):
                 f"between are skipped")
     else:
         text = f"Stride {stride}: the conv moves the kernel {stride} pixels at a time"
-    text += f"; output {_x(L.output_size)}"
+    text += f"; output {fmt.x(L.output_size)}"
     if skipped:  # counted on the real input grid: padding is not the user's pixels
         text += (f", and {skipped:,} of the {n:,} input pixels ({skipped / n:.1%}) are never "
                  f"read")
@@ -139,9 +138,9 @@ def _stride(L, one_by_one):
                  "1x1 conv.")
     elif one_by_one:
         sub = tuple(-(-n // s) for n, s in zip(L.input_size, L.stride))
-        text += (f" It equals zero-padding by {_x(L.padding)} first, then subsampling the "
+        text += (f" It equals zero-padding by {fmt.x(L.padding)} first, then subsampling the "
                  f"padded grid (x_padded[::s]), then a stride-1 1x1 conv; subsampling x[::s] "
-                 f"without the padding gives {_x(sub)} and other pixels.")
+                 f"without the padding gives {fmt.x(sub)} and other pixels.")
     return text
 
 

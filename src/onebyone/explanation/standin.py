@@ -5,7 +5,7 @@ input channel stays one, in == out stays square, a reduction stays a reduction);
 kept when there are few of them (depthwise stays depthwise); the spatial size is the smallest
 that still gives two output pixels per axis, so a stride or padding shows in the numbers.
 """
-from . import build
+from . import build, fmt
 from .fmt import plural
 
 MAX_CHANNELS = 4  # more than this and the written-out sums stop being readable
@@ -63,7 +63,7 @@ def layer(L):
 
 def sentence(small, L):
     """'a 2x2x3 stand-in for your 28x28x192 -> 32 filters, same kernel 1x1, stride 1x1, ...'."""
-    x = lambda t: "x".join(map(str, t))  # noqa: E731
+    x = fmt.x
     same = [f"kernel {x(L.kernel)}", f"stride {x(L.stride)}", f"padding {x(L.padding)}"]
     groups = f"groups {L.groups}"
     if small.groups == L.groups:
