@@ -79,7 +79,7 @@ def test_output_paths_are_checked_before_the_work(runner, files, tmp_path, monke
 
     monkeypatch.setattr(models, "measure", lambda *a, **k: pytest.fail("measured before checking --out"))
     monkeypatch.setattr(shapes, "suite", lambda *a, **k: pytest.fail("traced before checking --out"))
-    with pytest.raises(OneByOneError, match=f"expected --out's {files[0]} in an existing, writable directory"):
+    with pytest.raises(OneByOneError, match=f"expected --out's {files[0]} to name a file, not a directory"):
         if runner == "models":
             run_models.main("cmd", tmp_path, ("resnet18",), console=Console(file=io.StringIO()))
         else:
