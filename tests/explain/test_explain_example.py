@@ -156,3 +156,15 @@ def test_stacked_grids_fit_80_columns_and_keep_every_number(shape, filters, opti
         else:
             name = None if not line.startswith("    ") else name
     assert [rows[i] for i in sorted(rows)] == [list(r) for r in ex.gemm_x]
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_the_product_mentions_padding_only_when_there_is_some(padding):
+    """A strided example with no padding has no zero rows: its heading must not promise them."""
+    from onebyone.explanation.example_rows import gemm_lines
+
+    ex = onebyone.explain("6x6x3", filters=2, stride=2, padding=padding, example=True).example
+    heading = gemm_lines(ex)[0]
+    zero_rows = any(not any(row) for row in ex.gemm_x)  # a padded position reads only zeros
+    assert ("0 in padding" in heading) == (padding > 0), heading
+    assert zero_rows == (padding > 0)

@@ -127,7 +127,8 @@ def gemm_lines(ex):
     if not all(k == 1 for k in ex.kernel) or len(ex.gemm_x[0]) > 8:  # too wide to print
         return [f"as one matrix product, a row per output pixel (im2col): x {heads[0][2:]} @ "
                 f"W^T {heads[1][4:]} + bias = y {heads[3][2:]}"]
-    what = "pixel" if _plain(ex) else "output pixel (the input pixel it reads, or 0 in padding)"
+    reads = "the input pixel it reads" + (", or 0 in padding" if any(ex.padding) else "")
+    what = "pixel" if _plain(ex) else f"output pixel ({reads})"
     lines = [f"as one matrix product, a row per {what} (channels last):"]
     lines.append("  " + _join([h.ljust(w) for h, w in zip(heads, widths)], ["     "] * 3).rstrip())
     for i in range(max(len(c) for c in cells)):
