@@ -6,6 +6,7 @@ that no string can reach typer's converters and turn into anything but this one-
 """
 import numbers
 
+from .. import _checks
 from ..errors import OneByOneError
 
 SPATIAL_LETTERS = {1: "l", 2: "hw", 3: "dhw"}
@@ -20,25 +21,17 @@ def _example(layout, sep):
 
 
 def positive_int(value, name, minimum=1):
-    """An int >= minimum from an int or a decimal string.
+    """An int >= minimum from an int or a decimal string (the CLI passes its options as text).
 
     >>> positive_int("32", "--filters")
     32
     >>> positive_int("abc", "--filters")
     Traceback (most recent call last):
-    onebyone.errors.OneByOneError: --filters must be an integer >= 1; got 'abc'
+    onebyone.errors.OneByOneError: --filters must be a positive integer; got 'abc'
     """
-    if isinstance(value, bool):
-        raise OneByOneError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("-").isdigit():
-            raise OneByOneError(f"{name} must be an integer >= {minimum}; got {value!r}")
-        value = int(text)
-    # numbers.Integral: a NumPy or torch-derived integer is as good as an int.
-    if not isinstance(value, numbers.Integral) or value < minimum:
-        raise OneByOneError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    return _checks.positive_int(value, name, minimum)  # any other text is refused there
 
 
 def per_axis(value, name, dims, minimum=1):
