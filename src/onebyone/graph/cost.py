@@ -11,6 +11,17 @@ from .patterns import is_any_conv, module
 from .trace import shape_of
 
 
+def layer_macs(output_shape, per_output):
+    """Multiply-adds of a layer: one per output element per reduced input element.
+
+    per_output is Cin/groups x kernel taps for a conv, in_features for a Linear or a matmul.
+
+    >>> layer_macs((1, 4, 5, 5), 8 * 1 * 1)   # a 1x1 conv, 8 -> 4 channels on 5x5
+    800
+    """
+    return math.prod(output_shape) * per_output
+
+
 def node_macs(gm, node):
     """Multiply-adds of one call_module conv or linear node (0 for anything else)."""
     m, out = module(gm, node), shape_of(node)
@@ -18,9 +29,9 @@ def node_macs(gm, node):
         return 0
     if is_any_conv(m):
         # each output element reads Cin/groups channels through a kernel of prod(k) taps
-        return math.prod(out) * math.prod(m.weight.shape[1:])
+        return layer_macs(out, math.prod(m.weight.shape[1:]))
     if isinstance(m, nn.Linear):
-        return math.prod(out) * m.in_features
+        return layer_macs(out, m.in_features)
     return 0
 
 

@@ -9,6 +9,7 @@ import math
 import warnings
 from collections import defaultdict
 
+from .cost import layer_macs
 from .findings import rank_findings
 from .roles import feeds_layer, rule_role
 from .table import Inspection, add_totals, make_row
@@ -83,10 +84,10 @@ def _macs(node, inits, shapes):
     if not out or w is None:
         return 0
     if node.op_type == "Conv":
-        return math.prod(out) * math.prod(w.shape[1:])
+        return layer_macs(out, math.prod(w.shape[1:]))
     a = shapes.get(node.input[0])
-    if node.op_type in ("Gemm", "MatMul") and a:  # one multiply-add per output per reduced element
-        return math.prod(out) * a[-1]
+    if node.op_type in ("Gemm", "MatMul") and a:  # the reduced axis is the input's last
+        return layer_macs(out, a[-1])
     return 0
 
 
