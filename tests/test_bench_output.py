@@ -17,8 +17,9 @@ NAN = float("nan")
 def model_row(name, compile=True, seed=1.0):
     """A ModelRow as measure() returns it; without compile, its compile fields are NaN."""
     c = (lambda v: v) if compile else (lambda v: NAN)
-    return models.ModelRow(name, 10 * seed, 8 * seed, 7.5 * seed, c(6 * seed), c(30.0), 7 * seed, 2.5,
-                           c(5.5 * seed), c(35.0), 3e-7)
+    return models.ModelRow(name, 10 * seed, 8 * seed, 7.5 * seed, 7 * seed, 2.5, c(6 * seed), c(30.0),
+                           4 * seed, 0.6, 3.9 * seed, 1.8, 3.8 * seed, "openvino",
+                           40.0 if compile else 6.0, 3e-7, "1.0 -> 1.1")
 
 
 def ops_row(shape, batch, vs_conv):

@@ -11,15 +11,15 @@ def main(command, out_dir="bench-out", names=models.MODELS, compile=True, budget
 
     ``command`` (the command line that reproduces the run) heads models.md."""
     console = console or Console()
-    out = report.output_dir(out_dir, names, models.MODELS, ("models.csv", "models.png", "models.md"))
+    out = report.output_dir(out_dir, names, models.MODELS + models.EXTRA,
+                            ("models.csv", "models.png", "models.md"))
     rows = []
     for i, name in enumerate(names, 1):
-        with console.status(f"[{i}/{len(names)}] {name}: optimize, compile, then interleaved runs"):
+        with console.status(f"[{i}/{len(names)}] {name}: optimize, each engine, then interleaved runs"):
             rows.append(models.measure(name, compile=compile, budget_s=budget_s))
         r = rows[-1]
-        compiled = "skipped" if not compile else f"{r.compile_ms:.1f} ms"
-        console.print(f"{name}: eager {r.eager_ms:.1f} ms, optimize {r.optimize_ms:.1f} ms "
-                      f"({r.eager_ms / r.optimize_ms:.2f}x), compile {compiled}")
+        console.print(f"{name}: eager {r.eager_ms:.1f} ms, best engine {models.best_engine_ms(r):.1f} ms, "
+                      f"onebyone auto {r.auto_ms:.1f} ms on {r.auto_target} (took {r.auto_s:.0f} s)")
     md = models.summary(rows, command)
     report.write_csv(rows, out / "models.csv")
     models.plot(rows, out / "models.png")

@@ -1,9 +1,14 @@
-"""`onebyone optimize MODEL -o OUT`: rewrite a model's 1x1 convs, verified, and save it."""
+"""`onebyone optimize MODEL -o OUT`: rewrite a model's 1x1 convs, verified, hand it to the fastest
+engine (or the one asked for), verify it there, and write that engine's artifact."""
+import os
+import time
 import warnings
 
 import typer
+from rich.console import Console
 
-from .._files import check_writable, write_atomic
+from .._files import check_writable
+from ..errors import OneByOneError
 from . import app
 
 
@@ -12,7 +17,13 @@ def optimize(
     model: str = typer.Argument(..., help="torchvision model name (resnet18), timm:NAME "
                                 "(timm:efficientnet_b0; random weights), or a .pt/.pth (pickled "
                                 "module) or .pt2 (torch.export) file."),
-    out: str = typer.Option(..., "-o", "--out", help="Where to torch.save the optimized GraphModule."),
+    out: str = typer.Option(..., "-o", "--out", help="Where to write the artifact: .pt (torch: a "
+                            "pickled GraphModule), .pt2 (compile: an AOTInductor package), .onnx "
+                            "(onnxruntime) or .xml (openvino: .xml + .bin); no suffix with auto."),
+    target: str = typer.Option(None, "--target", show_default=False,
+                               help="torch, compile, onnxruntime, openvino or auto (every installed "
+                               "engine timed, the fastest kept; its suffix is added to -o). "
+                               "Default: the target -o's suffix names, auto without a suffix."),
     passes: str = typer.Option(None, "--passes", show_default=False,
                                help="Comma-separated passes (default: every lossless one, i.e. "
                                "onebyone.graph.passes.DEFAULT); add low_rank to opt in."),
@@ -21,26 +32,88 @@ def optimize(
     energy: float = typer.Option(0.999, "--energy", help="low_rank: keep this share of sum(s^2)."),
     lossy_tolerance: float = typer.Option(0.05, "--lossy-tolerance",
                                           help="low_rank: largest output error kept (relative)."),
-    speed: bool = typer.Option(True, "--speed/--no-speed", help="Time before/after (interleaved)."),
+    speed: bool = typer.Option(True, "--speed/--no-speed", help="Time the model and the result "
+                               "(interleaved); without it, torch keeps every verified pass untimed."),
     runs: int = typer.Option(7, "--runs", min=1, help="Timed rounds; the report gives medians."),
     json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
-    """Fold BatchNorm, collapse linear chains, merge parallel 1x1 convs, use the fast op; verify each."""
-    import torch
-
+    """Fold BatchNorm, collapse linear chains, merge parallel 1x1 convs, use the fast op; verify
+    each; then run it in an engine, verified there, and save what that engine runs."""
+    from ..graph import engines, render
     from ..graph import optimize as run
-    from ..graph import render
+    from ..graph.load import load
     from ..graph.passes import DEFAULT
+    from ..graph.trace import make_inputs
 
-    check_writable(out, "-o")  # before minutes of tracing and verifying, not after
-    with warnings.catch_warnings():
+    target, out = _target_and_path(target, out)
+    check_writable(out, "-o")  # before minutes of tracing, compiling and verifying, not after
+    start = time.perf_counter()
+    # A status line on stderr, updated per step (compile's warm-up alone takes 10-45 s here);
+    # rich shows nothing when stderr is not a terminal, so pipes and --json stay clean.
+    with Console(stderr=True).status("load") as status, warnings.catch_warnings():
+
+        def say(step):
+            status.update(f"[{time.perf_counter() - start:.0f} s] {step}")
+
+        module, inputs = load(model), make_inputs(input)
         warnings.simplefilter("ignore", UserWarning)  # roll-backs are shown in the table below
-        gm, report = run(model, input, DEFAULT if passes is None else passes, rank=rank, energy=energy,
-                         lossy_tolerance=lossy_tolerance, speed=speed, runs=runs)
-    write_atomic(out, lambda f: torch.save(gm, f), mode="wb")
-    report["saved"] = out
+        result, report = run(module, inputs, DEFAULT if passes is None else passes, target=target,
+                             rank=rank, energy=energy, lossy_tolerance=lossy_tolerance, speed=speed,
+                             runs=runs, progress=say)
+        if target == "auto":
+            out += _suffixes()[report["target"]]
+        engine = result if isinstance(result, engines.Engine) else \
+            engines.build("torch", result, inputs, reference=module)
+        say(f"save {out}, re-load, re-verify")
+        engine.save(out)
+    report["saved"] = out  # re-loaded and re-verified by engine.save
     if json:
         print(render.to_json(report))
-    else:
-        render.print_optimization(report)
-        print(f"saved {out} (load with torch.load(path, weights_only=False))")
+        return
+    render.print_optimization(report)
+    _print_targets(report)
+    extra = " and its .bin" if report["target"] == "openvino" else ""
+    print(f"saved {out}{extra} for {report['target']}: re-loaded and reproduces the model within "
+          f"{report['tolerance']:.0e} (onebyone.graph.engines.load reads it back)")
+
+
+def _suffixes():
+    from ..graph.engines import SUFFIXES
+
+    return {target: suffix for suffix, target in SUFFIXES.items()}
+
+
+def _target_and_path(target, out):
+    """(target, path) from --target and -o, or one OneByOneError, before any work."""
+    suffixes = _suffixes()
+    suffix = os.path.splitext(out)[1]
+    named = {s: t for t, s in suffixes.items()}.get(suffix)
+    if target is None:
+        if suffix and named is None:
+            raise OneByOneError(f"expected -o ending in {', '.join(suffixes.values())} (or no "
+                                f"suffix, for auto); got {out!r}")
+        target = named or "auto"
+    if target == "auto":
+        if named:
+            raise OneByOneError(f"expected -o without a suffix for --target auto (the chosen "
+                                f"engine's is added); got {out!r}")
+        return target, out
+    if target not in suffixes:
+        raise OneByOneError(f"expected --target from {', '.join(suffixes)} or auto; got {target!r}")
+    if named != target:
+        raise OneByOneError(f"expected -o ending in {suffixes[target]} for --target {target}; "
+                            f"got {out!r}")
+    return target, out
+
+
+def _print_targets(report):
+    for name, r in report["targets"].items():
+        chosen = " <- chosen" if name == report["target"] else ""
+        if "dropped" in r:
+            print(f"{name}: dropped: {r['dropped']}")
+        elif "ms" in r:
+            kept = ", ".join(r.get("passes", [])) or "none"
+            print(f"{name}: {r['ms']:.2f} ms, warm-up {r['warmup_s']:.1f} s, error {r['error']:.1e}, "
+                  f"layout passes kept: {kept}{chosen}")
+    for name, why in report.get("skipped", {}).items():
+        print(f"{name}: skipped: {why}")

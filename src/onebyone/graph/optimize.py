@@ -1,11 +1,12 @@
-"""optimize(): run the chosen passes on a copy of a model, verifying after every one."""
+"""optimize(): run the chosen passes on a copy of a model, verifying after every one, then hand
+the result to an engine (torch, torch.compile, onnxruntime, OpenVINO), verified inside it."""
 import copy
 import warnings
 
 import torch
 
 from ..errors import OneByOneError
-from . import verify
+from . import engines, targets, verify
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
@@ -13,10 +14,15 @@ from .speed import denormals_flushed, time_models
 from .state import settings_kept
 from .trace import kept_whole, make_inputs, propagate, trace
 
+# Passes that change how the work is laid out, not how much of it there is: each is kept for a
+# target only where that target runs faster with it (graph.targets). The others (BatchNorm
+# folds, collapses that cut MACs, the opt-in low_rank) are always kept.
+LAYOUT = ("merge_parallel", "swap", "memory_format")
 
-def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.999,
-             lossy_tolerance=0.05, speed=True, runs=7, n_random=2, seed=0):
-    """A new torch.fx GraphModule computing what ``model`` computes, and a report.
+
+def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", rank=None, energy=0.999,
+             lossy_tolerance=0.05, speed=True, runs=7, n_random=2, seed=0, progress=None):
+    """The model rewritten and handed to an engine, verified there, and a report.
 
     model: an nn.Module in eval mode, a torchvision model name or a model file (see load).
     example_input: a tensor, tuple of tensors or shape (default 1,3,224,224). passes: names
@@ -24,24 +30,39 @@ def optimize(model, example_input=None, passes=DEFAULT, *, rank=None, energy=0.9
     string; "low_rank" (lossy, opt-in) uses rank / energy and is held to lossy_tolerance.
     After each pass the outputs on the example and n_random random inputs are compared with
     those before it (onebyone.graph.verify); a pass beyond tolerance is rolled back with a
-    warning. speed=True times model and result interleaved (median of ``runs``). The report
-    is plain data: per-pass changes and errors, params and MACs before/after, speed.
-    The model itself is never run or changed: the reference outputs come from a deep copy
-    (its buffers, lazy modules and requires_grad flags stay as they were), and torch's global
-    settings (flush-denormal, grad mode, threads, default dtype, random stream) are restored.
+    warning. The model itself is never run or changed: the reference outputs come from a deep
+    copy (its buffers, lazy modules and requires_grad flags stay as they were), and torch's
+    global settings (flush-denormal, grad mode, threads, default dtype, random stream) are restored.
+
+    target: "torch" gives the rewritten torch.fx GraphModule; "compile", "onnxruntime" and
+    "openvino" give an nn.Module around that engine's session, called like the model on torch
+    tensors of the example's shapes; "auto" tries every installed target and keeps the fastest.
+    Passes that only change how the work is laid out (LAYOUT) are kept for a target only where
+    it runs faster with them (onebyone.graph.targets); with target="torch" and speed=False
+    nothing is timed and every verified pass is kept. The result is verified inside its engine
+    against the model. report["target"] is the target returned; report["targets"] has per target
+    its time, warm-up, error and the layout passes it kept, or why it was dropped. speed=True
+    also times the model and the result interleaved (median of ``runs``). progress(step), if
+    given, hears each step (trace, passes, export, warm-up, timing).
 
     >>> import torch
     >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1), torch.nn.BatchNorm2d(8)).eval()
     >>> gm, report = optimize(model, (1, 3, 8, 8), speed=False)
     >>> [p["pass"] for p in report["passes"] if p["changed"]], report["after"]["params"]
     (['fold_bn', 'swap', 'memory_format'], 32)
+    >>> engine, report = optimize(model, (1, 3, 8, 8), target="onnxruntime", runs=3)
+    >>> report["target"], engine(torch.randn(1, 3, 8, 8)).shape
+    ('onnxruntime', torch.Size([1, 8, 8, 8]))
     """
+    _targets_of(target)  # a bad target is an error before any work
     with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
-        return _optimize(load(model), example_input, passes, rank, energy, lossy_tolerance,
-                         speed, runs, n_random, seed)
+        return _optimize(load(model), example_input, passes, target, rank, energy, lossy_tolerance,
+                         speed, runs, n_random, seed, progress)
 
 
-def _optimize(model, example_input, passes, rank, energy, lossy_tolerance, speed, runs, n_random, seed):
+def _optimize(model, example_input, passes, target, rank, energy, lossy_tolerance, speed, runs,
+              n_random, seed, progress):
+    say = progress or (lambda step: None)
     if type(model).__module__.startswith("onnx"):
         raise OneByOneError("expected a PyTorch model to optimize; got an ONNX model "
                             "(onebyone inspect reads ONNX files)")
@@ -57,33 +78,83 @@ def _optimize(model, example_input, passes, rank, energy, lossy_tolerance, speed
     model = copy.deepcopy(model)
     reference = [_reference_run(model, inputs)] + verify.outputs(model, checks[1:])
     exact_tol = verify.tolerance(reference)
+    say("trace")
     gm, traced = _traced(model, inputs, checks, reference, exact_tol)
+    per_target = speed or target != "torch"  # choosing passes per target needs timing
     steps, current, current_out = [], gm, traced
-    for name in names:
+    for name in names if not per_target else [n for n in names if n not in LAYOUT]:
+        say(f"pass {name}")
         options = {"rank": rank, "energy": energy} if name == "low_rank" else {}
         tol = max(exact_tol, lossy_tolerance) if name == "low_rank" else exact_tol
-        new, rep, out = _run(name, current, options, inputs, checks)
-        if rep["changed"] == 0 and "failure" not in rep:  # same graph: nothing to verify or keep
-            new, out = current, current_out
-        rep["error"] = verify.error(current_out, out) if out is not None else float("inf")
-        rep["tolerance"] = tol
-        rep["kept"] = rep["error"] <= tol
-        if rep["kept"]:
-            current, current_out = new, out
-        else:
-            why = (f"it failed ({rep['failure']})" if "failure" in rep
-                   else f"output error {rep['error']:.2e} exceeds tolerance {tol:.0e}")
-            warnings.warn(f"onebyone.optimize: pass {name} rolled back: {why}", stacklevel=2)
+        current, current_out, rep = _try(name, current, current_out, options, tol, inputs, checks)
         steps.append(rep)
-    report = {"passes": steps, "before": totals(gm), "after": totals(current),
-              "error": verify.error(reference, current_out), "tolerance": exact_tol,
-              "input": [list(t.shape) for t in inputs], "speed": None,
+    if per_target:
+        apply = _applier(current, current_out, exact_tol, inputs, checks, steps, say)
+        result, current, chosen = targets.fastest(
+            _targets_of(target), current,
+            [n for n in names if n in LAYOUT], apply, inputs, model, runs=runs, n_random=n_random,
+            seed=seed, progress=say)
+        result = current if chosen["target"] == "torch" else result  # torch: the graph itself
+        error = chosen["targets"][chosen["target"]]["error"]
+    else:
+        result, error = current, verify.error(reference, current_out)
+        chosen = {"target": "torch", "targets": {"torch": {"error": error, "tolerance": exact_tol}},
+                  "skipped": {}}
+    report = {"passes": steps, "before": totals(gm), "after": totals(current), "error": error,
+              "tolerance": exact_tol, "input": [list(t.shape) for t in inputs], **chosen, "speed": None,
               "kept_whole": [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]}
     if speed:
-        t = time_models({"before": model, "after": current}, inputs, runs=runs)
+        say("timing the model and the result")
+        t = time_models({"before": model, "after": result}, inputs, runs=runs)
         report["speed"] = {"before_ms": t["before"] * 1e3, "after_ms": t["after"] * 1e3,
                            "speedup": t["before"] / t["after"], "runs": runs, "denormals": "flushed"}
-    return current, report
+    return result, report
+
+
+def _targets_of(target):
+    """The targets to try: "auto" is every one (those not installed are skipped and reported)."""
+    if target == "auto":
+        return list(engines.TARGETS)
+    wanted = [target] if isinstance(target, str) else list(target)
+    unknown = [t for t in wanted if t not in engines.TARGETS]
+    if unknown or not wanted:
+        raise OneByOneError(f"expected a target from {', '.join(engines.TARGETS)} or auto (or a list "
+                            f"of them); got {', '.join(map(repr, unknown)) or 'none'}")
+    return wanted
+
+
+def _try(name, graph, before, options, tol, inputs, checks):
+    """(graph, outputs, step report) after pass ``name``, verified against ``before`` (the
+    outputs of ``graph``); a pass beyond tolerance is rolled back with a warning."""
+    new, rep, out = _run(name, graph, options, inputs, checks)
+    if rep["changed"] == 0 and "failure" not in rep:  # same graph: nothing to verify or keep
+        new, out = graph, before
+    rep["error"] = verify.error(before, out) if out is not None else float("inf")
+    rep["tolerance"] = tol
+    rep["kept"] = rep["error"] <= tol
+    if not rep["kept"]:
+        why = (f"it failed ({rep['failure']})" if "failure" in rep
+               else f"output error {rep['error']:.2e} exceeds tolerance {tol:.0e}")
+        warnings.warn(f"onebyone.optimize: pass {name} rolled back: {why}", stacklevel=3)
+        return graph, before, rep
+    return new, out, rep
+
+
+def _applier(base, base_out, tol, inputs, checks, steps, say):
+    """apply(graph, name) for graph.targets: the verified graph after a layout pass, or None when
+    it changes nothing or is rolled back; each (graph, pass) runs once, whatever the targets."""
+    outputs, memo = {id(base): base_out}, {}
+
+    def apply(graph, name):
+        key = (id(graph), name)
+        if key not in memo:
+            say(f"pass {name}")
+            new, out, rep = _try(name, graph, outputs[id(graph)], {}, tol, inputs, checks)
+            steps.append(rep)
+            memo[key] = None if new is graph else new
+            outputs[id(new)] = out
+        return memo[key]
+    return apply
 
 
 def _run(name, gm, options, inputs, checks):

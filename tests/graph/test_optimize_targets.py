@@ -1,0 +1,133 @@
+"""optimize(target=...) and `onebyone optimize --target`: the rewritten model handed to an engine,
+layout passes kept per engine, the result verified inside the engine, the artifact written,
+re-loaded and re-verified."""
+import os
+
+import pytest
+import torch
+from graph_toys import ATOL_SCALE, RTOL, Siblings, randomize_bn, snapshot
+from torch import nn
+from typer.testing import CliRunner
+
+import onebyone
+from onebyone.cli import app, main
+from onebyone.graph import engines
+from onebyone.graph.optimize import LAYOUT
+from onebyone.graph.speed import denormals_flushed
+from onebyone.graph.targets import TRIED
+
+FAST = ["torch", "onnxruntime", "openvino"]
+
+
+def toy():
+    torch.manual_seed(0)
+    return randomize_bn(nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.ReLU(),
+                                      nn.Conv2d(16, 8, 1), nn.BatchNorm2d(8)))
+
+
+def assert_same(result, model, x):
+    """Same structure and values, each output judged on its own scale."""
+    with torch.no_grad(), denormals_flushed():
+        got, expected = result(x), model(x)
+    got, expected = (torch.utils._pytree.tree_flatten(r) for r in (got, expected))
+    assert got[1] == expected[1]
+    for g, e in zip(got[0], expected[0]):
+        torch.testing.assert_close(g, e, rtol=RTOL, atol=ATOL_SCALE * float(e.abs().max()))
+
+
+@pytest.mark.parametrize("target", ["onnxruntime", "openvino"])
+def test_an_engine_target_returns_a_verified_engine_that_runs_like_the_model(target):
+    model, x = toy(), torch.randn(1, 3, 12, 12)
+    before = snapshot(model)
+    result, report = onebyone.optimize(model, x, target=target, runs=3)
+    assert isinstance(result, engines.Engine) and result.target == report["target"] == target
+    entry = report["targets"][target]
+    assert entry["error"] <= entry["tolerance"] and entry["warmup_s"] > 0 and entry["ms"] > 0
+    assert report["error"] == entry["error"] and report["speed"]["after_ms"] > 0
+    assert [p["pass"] for p in report["passes"] if p["changed"]][:1] == ["fold_bn"]
+    assert_same(result, model, torch.randn(1, 3, 12, 12))
+    after = snapshot(model)
+    assert after[1] == before[1] and all(torch.equal(after[0][k], v) for k, v in before[0].items())
+
+
+def test_layout_passes_are_tried_only_where_they_can_matter():
+    model = randomize_bn(Siblings())  # two 1x1 convs read one tensor: merge_parallel applies
+    result, report = onebyone.optimize(model, (1, 8, 6, 6), target=FAST, runs=3)
+    assert report["target"] in FAST and sorted(report["targets"]) == sorted(FAST)
+    for target, entry in report["targets"].items():
+        tried = [t["pass"] for t in entry["trials"]]
+        assert set(tried) <= set(TRIED[target]) and set(entry["passes"]) <= set(tried)
+        assert "merge_parallel" in tried  # it changes the graph, so every target weighs it
+    # each layout pass ran (and was verified) once, whichever targets weighed it
+    layout_steps = [p["pass"] for p in report["passes"] if p["pass"] in LAYOUT]
+    assert len(layout_steps) == len(set(layout_steps))
+    assert isinstance(result, torch.fx.GraphModule) == (report["target"] == "torch")
+    assert_same(result, model, torch.randn(1, 8, 6, 6))
+
+
+def test_torch_without_speed_keeps_every_verified_pass_as_before():
+    _, report = onebyone.optimize(toy(), (1, 3, 12, 12), speed=False)
+    assert report["target"] == "torch" and "trials" not in report["targets"]["torch"]
+    assert [p["pass"] for p in report["passes"]] == list(onebyone.graph.passes.DEFAULT)
+
+
+def test_a_bad_target_is_one_clear_error():
+    with pytest.raises(onebyone.OneByOneError, match=r"expected a target from .*; got 'tensorrt'"):
+        onebyone.optimize(toy(), (1, 3, 12, 12), target="tensorrt")
+
+
+def run(*args):
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "toy.pt"
+    torch.save(toy(), path)
+    return path
+
+
+@pytest.mark.parametrize("target,out,written", [
+    (None, "m.onnx", ["m.onnx"]),
+    ("openvino", "m.xml", ["m.bin", "m.xml"]),
+    ("torch", "m.pt", ["m.pt"]),
+])
+def test_cli_writes_the_targets_artifact_which_reloads_to_the_models_outputs(
+        target, out, written, model_file, tmp_path):
+    args = ["optimize", str(model_file), "-o", str(tmp_path / out), "--input", "1,3,12,12", "--runs", "2"]
+    text = run(*args, *(["--target", target] if target else []))
+    assert "re-loaded" in text and sorted(os.listdir(tmp_path)) == written
+    loaded = engines.load(tmp_path / out)
+    assert loaded.target == (target or "onnxruntime")
+    assert_same(loaded, torch.load(model_file, weights_only=False), torch.randn(1, 3, 12, 12))
+
+
+def test_cli_auto_adds_the_chosen_engines_suffix(model_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(engines, "TARGETS", {t: engines.TARGETS[t] for t in FAST})  # no compile
+    text = run("optimize", str(model_file), "-o", str(tmp_path / "m"), "--input", "1,3,12,12",
+               "--runs", "2")
+    (artifact,) = [p for p in os.listdir(tmp_path) if p != "m.bin"]
+    assert engines.target_of(artifact) in FAST and "<- chosen" in text
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--target", "onnxruntime", "-o", "m.xml"], "expected -o ending in .onnx for --target onnxruntime"),
+    (["-o", "m.pth"], "expected -o ending in .pt, .pt2, .onnx, .xml"),
+    (["--target", "auto", "-o", "m.onnx"], "expected -o without a suffix for --target auto"),
+    (["--target", "tensorrt", "-o", "m"], "expected --target from"),
+])
+def test_cli_checks_target_and_suffix_before_any_work(args, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["optimize", "no-such-model-is-ever-loaded", *args])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_compile_writes_an_aotinductor_package(model_file, tmp_path):
+    run("optimize", str(model_file), "-o", str(tmp_path / "m.pt2"), "--input", "1,3,12,12",
+        "--target", "compile", "--no-speed")
+    assert os.listdir(tmp_path) == ["m.pt2"]
+    loaded = engines.load(tmp_path / "m.pt2")
+    assert_same(loaded, torch.load(model_file, weights_only=False), torch.randn(1, 3, 12, 12))
