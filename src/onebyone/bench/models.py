@@ -2,8 +2,8 @@
 onebyone.optimize, which ends on the fastest engine it verified (target="auto").
 
 Per model, every variant is prepared first (one-off costs timed: seconds to each engine's first
-output, optimize's whole run), then all variants run interleaved round-robin on one input,
-medians kept. The engines (torch.compile with inductor's freezing, onnxruntime, OpenVINO) run the
+output, optimize's whole run), then all variants run interleaved round-robin on one input, each
+settled by an untimed call before its timed one, medians kept. The engines (torch.compile with inductor's freezing, onnxruntime, OpenVINO) run the
 original model, as one export gives them to anyone; "auto" is what optimize(target="auto")
 returns: its rewrites, chosen per engine, on the engine it found fastest.
 """
@@ -52,8 +52,7 @@ def measure(name, input_size=(1, 3, 224, 224), compile=True, budget_s=3.0):
     from torch.fx.experimental.optimization import fuse
 
     from ..graph import engines, optimize
-    from ..graph.speed import denormals_flushed
-    from ..timing import interleaved
+    from ..graph.targets import time_models
     from .shapes import build
 
     load_before = os.getloadavg()[0]
@@ -75,10 +74,10 @@ def measure(name, input_size=(1, 3, 224, 224), compile=True, budget_s=3.0):
     for target in wanted:  # each engine on the original model, verified there as optimize's are
         engine = engines.build(target, model, (x,))
         variants[target], first[target] = (engine, x), engine.warmup_s
-    # Random weights make subnormal floats (50x slower arithmetic); trained models rarely do.
-    with denormals_flushed(), torch.inference_mode():
-        calls = {k: (lambda m=m, inp=inp: m(inp)) for k, (m, inp) in variants.items()}
-        t = interleaved(calls, warmup=2, min_rounds=5, budget_s=budget_s)
+    # Denormals flushed (random weights make subnormals, 50x slower; trained models rarely do),
+    # and one untimed call per variant per round: see onebyone.graph.targets.time_models.
+    calls = {k: (lambda m=m, inp=inp: m(inp)) for k, (m, inp) in variants.items()}
+    t = time_models(calls, (), runs=5, budget_s=budget_s)
     ms = {k: v * 1e3 for k, v in t.items()}
     return ModelRow(name, ms["eager"], ms["channels_last"], ms["fx_fuse_cl"], ms["optimize"], optimize_s,
                     ms.get("compile", NAN), first.get("compile", NAN),

@@ -1,7 +1,6 @@
 """optimize(): run the chosen passes on a copy of a model, verifying after every one, then hand
 the result to an engine (torch, torch.compile, onnxruntime, OpenVINO), verified inside it."""
 import copy
-import warnings
 
 import torch
 
@@ -10,8 +9,9 @@ from . import engines, targets, verify
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
-from .speed import denormals_flushed, time_models
+from .speed import denormals_flushed
 from .state import settings_kept
+from .steps import applier, run_verified
 from .trace import kept_whole, make_inputs, propagate, trace
 
 # Passes that change how the work is laid out, not how much of it there is: each is kept for a
@@ -86,10 +86,10 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
         say(f"pass {name}")
         options = {"rank": rank, "energy": energy} if name == "low_rank" else {}
         tol = max(exact_tol, lossy_tolerance) if name == "low_rank" else exact_tol
-        current, current_out, rep = _try(name, current, current_out, options, tol, inputs, checks)
+        current, current_out, rep = run_verified(name, current, current_out, options, tol, inputs, checks)
         steps.append(rep)
     if per_target:
-        apply = _applier(current, current_out, exact_tol, inputs, checks, steps, say)
+        apply = applier(current, current_out, exact_tol, inputs, checks, steps, say)
         result, current, chosen = targets.fastest(
             _targets_of(target), current,
             [n for n in names if n in LAYOUT], apply, inputs, model, runs=runs, n_random=n_random,
@@ -105,7 +105,7 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
               "kept_whole": [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]}
     if speed:
         say("timing the model and the result")
-        t = time_models({"before": model, "after": result}, inputs, runs=runs)
+        t = targets.time_models({"before": model, "after": result}, inputs, runs=runs)
         report["speed"] = {"before_ms": t["before"] * 1e3, "after_ms": t["after"] * 1e3,
                            "speedup": t["before"] / t["after"], "runs": runs, "denormals": "flushed"}
     return result, report
@@ -121,58 +121,6 @@ def _targets_of(target):
         raise OneByOneError(f"expected a target from {', '.join(engines.TARGETS)} or auto (or a list "
                             f"of them); got {', '.join(map(repr, unknown)) or 'none'}")
     return wanted
-
-
-def _try(name, graph, before, options, tol, inputs, checks):
-    """(graph, outputs, step report) after pass ``name``, verified against ``before`` (the
-    outputs of ``graph``); a pass beyond tolerance is rolled back with a warning."""
-    new, rep, out = _run(name, graph, options, inputs, checks)
-    if rep["changed"] == 0 and "failure" not in rep:  # same graph: nothing to verify or keep
-        new, out = graph, before
-    rep["error"] = verify.error(before, out) if out is not None else float("inf")
-    rep["tolerance"] = tol
-    rep["kept"] = rep["error"] <= tol
-    if not rep["kept"]:
-        why = (f"it failed ({rep['failure']})" if "failure" in rep
-               else f"output error {rep['error']:.2e} exceeds tolerance {tol:.0e}")
-        warnings.warn(f"onebyone.optimize: pass {name} rolled back: {why}", stacklevel=3)
-        return graph, before, rep
-    return new, out, rep
-
-
-def _applier(base, base_out, tol, inputs, checks, steps, say):
-    """apply(graph, name) for graph.targets: the verified graph after a layout pass, or None when
-    it changes nothing or is rolled back; each (graph, pass) runs once, whatever the targets."""
-    outputs, memo = {id(base): base_out}, {}
-
-    def apply(graph, name):
-        key = (id(graph), name)
-        if key not in memo:
-            say(f"pass {name}")
-            new, out, rep = _try(name, graph, outputs[id(graph)], {}, tol, inputs, checks)
-            steps.append(rep)
-            memo[key] = None if new is graph else new
-            outputs[id(new)] = out
-        return memo[key]
-    return apply
-
-
-def _run(name, gm, options, inputs, checks):
-    """(new gm, report, outputs); a pass that crashes or breaks the graph is reported, not raised
-    (outputs None), so a bug in a pass never costs the user their model."""
-    try:
-        new, rep = PASSES[name](gm, **options)
-    except OneByOneError:  # bad options from the user: theirs to fix
-        raise
-    except Exception as e:
-        return None, {"pass": name, "changed": 0, "details": [], "skipped": [], "failure": _line(e)}, None
-    try:
-        first = []  # the shape-recording run is also the check on the user's example
-        new = propagate(new, inputs, keep_output=first)
-        return new, rep, first + verify.outputs(new, checks[1:])
-    except Exception as e:
-        rep["failure"] = _line(e)
-        return None, rep, None
 
 
 def _traced(model, inputs, checks, reference, tol):

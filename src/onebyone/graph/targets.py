@@ -14,15 +14,53 @@ Which passes are tried per target (TRIED):
   graph has no memory format, so swap and memory_format give the same ONNX graph;
 - compile: none. Each build is a 10-45 s compile here; inductor plans layouts itself.
 """
+import statistics
+import time
+
+import torch
+
 from ..errors import OneByOneError
 from .engines import TARGETS, available, build
-from .speed import time_models
+from .speed import denormals_flushed
 
 TRIED = {"torch": ("merge_parallel", "swap", "memory_format"), "compile": (),
          "onnxruntime": ("merge_parallel",), "openvino": ("merge_parallel",)}
 # Interleaved medians of one run differ by a few percent between identical candidates here;
 # a pass must beat that to stay.
 NOISE = 0.03
+
+
+def time_models(models, example, runs=7, settle=1, budget_s=0.0):
+    """{name: median seconds per call} of several models (engines) on the example tuple, in
+    round-robin rounds (at least ``runs``, more until ``budget_s`` seconds have passed, at most
+    10x runs); in each round every model first runs ``settle`` untimed calls.
+
+    Engines bring their own thread pools (torch's OpenMP, inductor's kernels, onnxruntime's,
+    OpenVINO's), whose workers keep spinning for a while after a call: timed right after another
+    engine, a call competes with those workers for this machine's two cores (eager mobilenet_v2
+    read 150 ms instead of 18 beside the others here). The untimed call lets them go idle, so
+    each engine is timed in its own steady state, still interleaved with the others.
+
+    >>> t = time_models({"relu": torch.nn.ReLU()}, (torch.randn(8),), runs=3)
+    >>> list(t), t["relu"] > 0
+    (['relu'], True)
+    """
+    samples = {name: [] for name in models}
+    with denormals_flushed(), torch.inference_mode():
+        for name, model in models.items():  # warm-up
+            model(*example)
+        start = time.perf_counter()
+        for r in range(10 * runs):
+            if r >= runs and time.perf_counter() - start >= budget_s:
+                break
+            names = list(models)[r % len(models):] + list(models)[:r % len(models)]
+            for name in names:
+                for _ in range(settle):
+                    models[name](*example)
+                t0 = time.perf_counter()
+                models[name](*example)
+                samples[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def for_target(target, base, optional, apply, example, reference, *, runs=7, n_random=2,
