@@ -12,7 +12,7 @@ Which passes are tried per target (TRIED):
 - torch: all three (merge_parallel, swap to Conv1x1, memory_format): building costs nothing;
 - onnxruntime, openvino: merge_parallel only. Conv1x1 exports as the framework conv and an ONNX
   graph has no memory format, so swap and memory_format give the same ONNX graph;
-- compile: none. Each build is a 10-45 s compile here; inductor plans layouts itself.
+- compile: none. Each trial would be another 10-45 s compile here.
 """
 import statistics
 import time
