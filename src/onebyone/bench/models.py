@@ -171,10 +171,6 @@ def figure(rows):
 
 def plot(rows, path):
     """figure(rows) saved to path (PNG), whole or not at all."""
-    import matplotlib.pyplot as plt
+    from .report import save_figure
 
-    from .._files import write_atomic
-
-    fig = figure(rows)
-    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=90), mode="wb")
-    plt.close(fig)
+    save_figure(figure(rows), path)

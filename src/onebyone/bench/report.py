@@ -117,9 +117,12 @@ def figure(rows):
 
 def plot(rows, path):
     """figure(rows) saved to path (PNG), whole or not at all."""
+    save_figure(figure(rows), path)
+
+
+def save_figure(fig, path):
+    """A matplotlib figure written to path as PNG, whole or not at all, then closed."""
     import matplotlib.pyplot as plt
 
-    fig = figure(rows)
     write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=90), mode="wb")
     plt.close(fig)
-
