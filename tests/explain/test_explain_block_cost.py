@@ -75,11 +75,17 @@ def test_cli_text_and_json_carry_the_whole_block(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     text = _cli(["explain", "--block", "self_attention", "32x32x256"], capsys)
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
-    assert "301,989,888" in text and "1x1 convs: 21.7% of the block's 385,875,968" in text
+    # SAGAN's two products on P = 32*32 pixels: q^T k is P x P over C/8, attention @ v is
+    # C x P over P; the 1x1 convs are q, k (C -> C/8) and v (C -> C).
+    p, c = 32 * 32, 256
+    matmuls = p * p * c // 8 + c * p * p
+    convs = p * c * (c // 8 + c // 8 + c)
+    assert f"{matmuls:,}" in text
+    assert f"1x1 convs: {100 * convs / (matmuls + convs):.1f}% of the block's {matmuls + convs:,}" in text
     doc = json.loads(_cli(["explain", "--block", "self_attention", "32x32x256", "--json"],
                           capsys))
     kinds = {r["kind"]: r["ops"] for r in doc["whole_block"]["rows"]}
-    assert kinds["matrix products"] == 301989888
+    assert kinds["matrix products"] == matmuls
     assert doc["whole_block"]["total_ops"] == sum(kinds.values())
 
 
