@@ -70,11 +70,13 @@ def optimize(
     if json:
         print(render.to_json(report))
         return
-    render.print_optimization(report)
-    _print_targets(report)
+    console = Console()  # the terminal's width (COLUMNS when piped): long lines wrap, not spill
+    render.print_optimization(report, console)
+    _print_targets(report, lambda line: console.print(line, markup=False, highlight=False))
     extra = " and its .bin" if report["target"] == "openvino" else ""
-    print(f"saved {out}{extra} for {report['target']}: re-loaded and reproduces the model within "
-          f"{report['tolerance']:.0e} (onebyone.graph.engines.load reads it back)")
+    console.print(f"saved {out}{extra} for {report['target']}: re-loaded and reproduces the model "
+                  f"within {report['tolerance']:.0e} (onebyone.graph.engines.load reads it back)",
+                  markup=False, highlight=False)
 
 
 def _suffixes():
@@ -106,14 +108,14 @@ def _target_and_path(target, out):
     return target, out
 
 
-def _print_targets(report):
+def _print_targets(report, say):
     for name, r in report["targets"].items():
         chosen = " <- chosen" if name == report["target"] else ""
         if "dropped" in r:
-            print(f"{name}: dropped: {r['dropped']}")
+            say(f"{name}: dropped: {r['dropped']}")
         elif "ms" in r:
             kept = ", ".join(r.get("passes", [])) or "none"
-            print(f"{name}: {r['ms']:.2f} ms, warm-up {r['warmup_s']:.1f} s, error {r['error']:.1e}, "
-                  f"layout passes kept: {kept}{chosen}")
+            say(f"{name}: {r['ms']:.2f} ms, warm-up {r['warmup_s']:.1f} s, error {r['error']:.1e}, "
+                f"layout passes kept: {kept}{chosen}")
     for name, why in report.get("skipped", {}).items():
-        print(f"{name}: skipped: {why}")
+        say(f"{name}: skipped: {why}")
