@@ -46,6 +46,7 @@ def test_inspect_table_and_plot(tmp_path):
     out = run("inspect", "squeezenet1_1", "--input", "1,3,64,64", "--plot", str(tmp_path / "m.png"))
     assert "classifier.1" in out and "head" in out and "1x1 convs:" in out
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"wrote {tmp_path / 'm.png'}" in out  # the user is told where the chart went
 
 
 @pytest.mark.parametrize("name", ["pickled.pt", "exported.pt2"])

@@ -32,3 +32,5 @@ def inspect(
         render.print_inspection(result)
     if plot:
         render.plot_macs(result, plot)
+        if not json:  # stdout stays pure JSON with --json
+            print(f"wrote {plot}")

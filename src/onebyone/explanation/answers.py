@@ -113,9 +113,11 @@ def _cin_eq_cout(L, one, cin_g, cout_g):
 
 
 def _cin_one(L, one, cin_g, cout_g):
-    outputs = plural(L.out_channels, "output")
-    question = (f"With one input channel, are the {outputs} scaled copies of the input (say an "
-                f"MNIST digit)?")
+    if L.out_channels == 1:
+        question = "With one input channel, is the output a scaled copy of the input (say an MNIST digit)?"
+    else:
+        question = (f"With one input channel, are the {L.out_channels} outputs scaled copies of the "
+                    f"input (say an MNIST digit)?")
     # The rank is that of the outputs stacked as (Cout, pixels): a bias adds a constant image,
     # one more dimension, so the claim is made of the outputs less their biases.
     less = ", less their biases," if L.bias else ""
