@@ -112,3 +112,14 @@ class Siblings(nn.Module):
 
     def forward(self, x):
         return torch.cat([self.p(x), torch.relu(self.q(x)), self.r(x), self.k(x)], 1), self.s(x)
+
+
+def run(*args):
+    """The onebyone CLI run in-process on args; its output (the command must succeed)."""
+    from typer.testing import CliRunner
+
+    from onebyone.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output

@@ -5,22 +5,15 @@ import warnings
 
 import pytest
 import torch
-from graph_toys import Siblings, assert_same_outputs, randomize_bn
+from graph_toys import Siblings, assert_same_outputs, randomize_bn, run
 from torch import nn
-from typer.testing import CliRunner
 
-from onebyone.cli import app, main
+from onebyone.cli import main
 
 
 def toy():
     return randomize_bn(nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.ReLU(),
                                       nn.Conv2d(16, 8, 1), nn.BatchNorm2d(8)))
-
-
-def run(*args):
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")
