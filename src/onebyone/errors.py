@@ -13,3 +13,22 @@ class OneByOneError(ValueError):
     ...     print(e)
     x has 3 channels but weight (4, 5) with groups=1 expects 5 input channels
     """
+
+
+def first_line(e):
+    r"""The first line of an exception's message (its type's name if it has none): the cause
+    that a OneByOneError quotes from torch or an engine, on one line.
+
+    >>> first_line(RuntimeError("expected input[1, 4, 8, 8] to have 3 channels\nmore")), first_line(KeyError())
+    ('expected input[1, 4, 8, 8] to have 3 channels', 'KeyError')
+    """
+    return (str(e).strip() or type(e).__name__).splitlines()[0]
+
+
+def cause_line(e):
+    r"""'Type: first line' of an exception, for reports that name what failed.
+
+    >>> cause_line(ValueError("bad\nmore")), cause_line(KeyError())
+    ('ValueError: bad', 'KeyError')
+    """
+    return f"{type(e).__name__}: {first_line(e)}" if str(e).strip() else type(e).__name__

@@ -87,9 +87,11 @@ def _suffixes():
 
 def _target_and_path(target, out):
     """(target, path) from --target and -o, or one OneByOneError, before any work."""
+    from ..graph.engines import SUFFIXES
+
     suffixes = _suffixes()
     suffix = os.path.splitext(out)[1]
-    named = {s: t for t, s in suffixes.items()}.get(suffix)
+    named = SUFFIXES.get(suffix)
     if target is None:
         if suffix and named is None:
             raise OneByOneError(f"expected -o ending in {', '.join(suffixes.values())} (or no "

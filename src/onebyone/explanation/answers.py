@@ -7,10 +7,10 @@ print them before the tables; tests check every number in them against torch.
 from math import prod
 
 from . import fmt
+from .code import CONV
 from .facts import Answer
 from .fmt import plural
 
-CONV = {1: "Conv1d", 2: "Conv2d", 3: "Conv3d"}
 
 
 

@@ -14,6 +14,8 @@ import contextlib
 import torch
 from torch.utils._pytree import tree_map
 
+from ..errors import first_line
+
 KEY, PART = "kept_whole", "onebyone_part"
 # what torch.fx says -> what a reader of the report needs to know
 _REASONS = {"cannot be used as inputs to control flow": "control flow on a tensor",
@@ -28,7 +30,7 @@ def reason(error):
     >>> reason(RuntimeError("symbolically traced variables cannot be used as inputs to control flow"))
     'control flow on a tensor'
     """
-    text = (str(error).strip() or type(error).__name__).splitlines()[0]
+    text = first_line(error)
     return next((why for key, why in _REASONS.items() if key in text), text[:80])
 
 

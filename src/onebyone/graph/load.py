@@ -4,7 +4,7 @@ import os
 import warnings
 import zipfile
 
-from ..errors import OneByOneError
+from ..errors import OneByOneError, first_line
 from .zoo import build
 
 FILE_KINDS = ("pickled nn.Module (.pt/.pth)", "TorchScript", "torch.export program (.pt2)", "ONNX (.onnx)")
@@ -34,9 +34,8 @@ def load(spec):
     except OneByOneError:
         raise
     except Exception as e:  # corrupt, foreign or unreadable (a directory, no permission)
-        first = (str(e).strip() or type(e).__name__).splitlines()[0]
         raise OneByOneError(f"expected a model file ({', '.join(FILE_KINDS)}); "
-                            f"could not read {path!r}: {first}") from e
+                            f"could not read {path!r}: {first_line(e)}") from e
 
 
 def _read(path):

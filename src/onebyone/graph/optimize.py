@@ -4,7 +4,7 @@ import copy
 
 import torch
 
-from ..errors import OneByOneError
+from ..errors import OneByOneError, cause_line
 from . import engines, targets, verify
 from .cost import totals
 from .load import load
@@ -147,7 +147,7 @@ def _reference_run(model, inputs):
     except Exception as e:
         shapes = [list(t.shape) for t in inputs]
         raise OneByOneError(f"expected an input the model accepts; it rejected shapes {shapes}: "
-                            f"{_line(e)}") from e
+                            f"{cause_line(e)}") from e
 
 
 def _first_in_training(model):
@@ -163,10 +163,6 @@ def _first_in_training(model):
         if m.training:
             return f"{name!r} ({type(m).__name__})" if name else f"the model ({type(m).__name__})"
     return None
-
-
-def _line(e):
-    return f"{type(e).__name__}: {(str(e).strip() or '?').splitlines()[0]}"
 
 
 def _selected(passes):

@@ -1,7 +1,6 @@
-"""Time several models on one input, interleaved round-robin, and report medians.
+"""Subnormal floats flushed to zero while we time or verify, and the caller's setting restored.
 
-On a shared 2-core machine absolute times drift; interleaving makes each round compare the
-candidates under the same load, and the median discards rounds hit by a neighbour's job.
+(The interleaved timing itself is graph/targets.time_models, over onebyone.timing.)
 
 Denormals: torchvision models with random weights (efficientnet_b0, resnet50, ...) produce
 subnormal floats whose arithmetic is ~50x slower on x86; measured here efficientnet_b0 at
@@ -12,7 +11,6 @@ import contextlib
 
 import torch
 
-from ..timing import interleaved
 from .state import flush_denormal
 
 
@@ -32,17 +30,3 @@ def denormals_flushed():
         yield
     finally:
         torch.set_flush_denormal(before)
-
-
-@torch.inference_mode()
-def time_models(models, inputs, runs=7, warmup=2):
-    """{name: median seconds per call} for models {name: callable} on the tuple `inputs`,
-    interleaved round-robin (onebyone.timing), with denormals flushed (see above).
-
-    >>> t = time_models({"relu": torch.nn.ReLU()}, (torch.randn(8),), runs=3, warmup=1)
-    >>> list(t), t["relu"] > 0
-    (['relu'], True)
-    """
-    calls = {name: (lambda model=model: model(*inputs)) for name, model in models.items()}
-    with denormals_flushed():
-        return interleaved(calls, warmup=warmup, min_rounds=runs, max_rounds=runs)

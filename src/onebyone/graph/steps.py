@@ -5,7 +5,7 @@ warning and reported, never raised: a bug in a pass never costs the user their m
 """
 import warnings
 
-from ..errors import OneByOneError
+from ..errors import OneByOneError, cause_line
 from . import verify
 from .passes import PASSES
 from .trace import propagate
@@ -53,15 +53,13 @@ def _run(name, gm, options, inputs, checks):
     except OneByOneError:  # bad options from the user: theirs to fix
         raise
     except Exception as e:
-        return None, {"pass": name, "changed": 0, "details": [], "skipped": [], "failure": _line(e)}, None
+        return None, {"pass": name, "changed": 0, "details": [], "skipped": [], "failure": cause_line(e)}, None
     try:
         first = []  # the shape-recording run is also the check on the user's example
         new = propagate(new, inputs, keep_output=first)
         return new, rep, first + verify.outputs(new, checks[1:])
     except Exception as e:
-        rep["failure"] = _line(e)
+        rep["failure"] = cause_line(e)
         return None, rep, None
 
 
-def _line(e):
-    return f"{type(e).__name__}: {(str(e).strip() or '?').splitlines()[0]}"

@@ -9,7 +9,7 @@ import torch
 import torch.fx
 from torch.fx.passes.shape_prop import ShapeProp
 
-from ..errors import OneByOneError
+from ..errors import OneByOneError, first_line
 from ..nn import Conv1x1
 from . import leaves
 from .patterns import plain_batch_norm
@@ -60,7 +60,8 @@ def trace(model):
     if isinstance(model, torch.fx.GraphModule):
         from .modularize import modularize
 
-        model.meta.setdefault(leaves.KEY, leaves.recover(model))
+        if leaves.KEY not in model.meta:  # recover walks every module: only when not recorded
+            model.meta[leaves.KEY] = leaves.recover(model)
         return modularize(model)
     graph, tracer, kept = _trace_keeping_leaves(model)
     from .modularize import modularize
@@ -82,12 +83,8 @@ def _trace_keeping_leaves(model):
             if not tracer.failed_in or tracer.failed_in in kept:
                 where = f"module '{tracer.failed_in}'" if tracer.failed_in else f"{type(model).__name__}.forward"
                 raise OneByOneError(f"expected a model torch.fx can trace; {where} failed to trace: "
-                                    f"{_first_line(e)}") from None
+                                    f"{first_line(e)}") from None
             kept[tracer.failed_in] = leaves.reason(e)
-
-
-def _first_line(e):
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def _drop_identities(gm):
@@ -138,7 +135,7 @@ def propagate(gm, inputs, keep_output=None):
         except Exception as e:
             shapes = [tuple(t.shape) for t in inputs]
             raise OneByOneError(f"expected an input the model accepts; running it on shapes "
-                                f"{shapes} failed: {str(e).strip().splitlines()[0]}") from None
+                                f"{shapes} failed: {first_line(e)}") from None
     leaves.open_parts(gm, calls, trace, propagate)  # inside kept-whole modules, what traces
     if keep_output is not None:
         keep_output.append(out)

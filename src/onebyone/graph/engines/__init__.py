@@ -19,10 +19,10 @@ import time
 
 import torch
 
-from ...errors import OneByOneError
+from ...errors import OneByOneError, cause_line
 from .. import verify as _verify
 from ..speed import denormals_flushed
-from .base import Engine, Signature, first_line
+from .base import Engine, Signature
 
 # target -> (module in this package, the package it needs, the extra that installs it)
 TARGETS = {
@@ -81,7 +81,7 @@ def build(target, model, example, *, reference=None, n_random=2, seed=0):
     except OneByOneError:
         raise
     except Exception as e:
-        raise OneByOneError(f"expected the model to run in {target}; it failed: {first_line(e)}") from e
+        raise OneByOneError(f"expected the model to run in {target}; it failed: {cause_line(e)}") from e
     engine.warmup_s = time.perf_counter() - start
     return verify(engine, model if reference is None else reference, example, n_random, seed)
 
@@ -116,4 +116,4 @@ def load(path):
     except OneByOneError:
         raise
     except Exception as e:
-        raise OneByOneError(f"expected a readable {target} artifact at {path!r}; {first_line(e)}") from e
+        raise OneByOneError(f"expected a readable {target} artifact at {path!r}; {cause_line(e)}") from e

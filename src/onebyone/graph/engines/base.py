@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_flatten, tree_unflatten, treespec_dumps, treespec_loads
 
-from ...errors import OneByOneError
+from ...errors import OneByOneError, cause_line
 from ..speed import denormals_flushed
 
 
@@ -28,11 +28,6 @@ def require(module, extra):
         raise OneByOneError(f"expected the {module} package for this target; it is not installed "
                             f"(pip install 'onebyone[{extra}]')")
     return module
-
-
-def first_line(e):
-    """'Type: first line of the message' for an exception raised by torch or an engine."""
-    return f"{type(e).__name__}: {(str(e).strip() or '?').splitlines()[0]}"
 
 
 class Signature:
@@ -129,7 +124,7 @@ class Engine(nn.Module):
             err = _error_on(again, self.verified)
         except Exception as e:
             remove(self.artifact_files(path))
-            raise OneByOneError(f"expected {path!r} to re-load; it did not: {first_line(e)}") from e
+            raise OneByOneError(f"expected {path!r} to re-load; it did not: {cause_line(e)}") from e
         if not err <= self.verified["tolerance"]:
             remove(self.artifact_files(path))
             raise OneByOneError(f"expected the saved {self.target} artifact to reproduce the model "

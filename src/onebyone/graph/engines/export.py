@@ -12,8 +12,7 @@ import warnings
 
 import torch
 
-from ...errors import OneByOneError
-from .base import first_line
+from ...errors import OneByOneError, cause_line
 
 
 def onnx_bytes(model, example):
@@ -29,7 +28,7 @@ def onnx_bytes(model, example):
         try:
             return _export(model, tuple(example), names, dynamo)
         except Exception as e:  # try the other exporter, then report both
-            errors.append(f"{'dynamo' if dynamo else 'TorchScript'} exporter: {first_line(e)}")
+            errors.append(f"{'dynamo' if dynamo else 'TorchScript'} exporter: {cause_line(e)}")
     raise OneByOneError(f"expected a model torch.onnx.export can export; {'; '.join(errors)}")
 
 

@@ -16,8 +16,8 @@ import tempfile
 import torch
 
 from ..._files import write_atomic
-from ...errors import OneByOneError
-from .base import Engine, Signature, first_line
+from ...errors import OneByOneError, cause_line
+from .base import Engine, Signature
 
 _KEY = "onebyone_signature"
 
@@ -50,7 +50,7 @@ class CompileEngine(Engine):
             program = torch.export.export(self.module, self.example)
         except Exception as e:
             raise OneByOneError(f"expected a model torch.export can export for an AOTInductor "
-                                f"package; {first_line(e)}") from e
+                                f"package; {cause_line(e)}") from e
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".onebyone-", suffix=".pt2")
         os.close(fd)
         try:
