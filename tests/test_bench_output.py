@@ -64,6 +64,7 @@ def test_models_plot_names_its_axes_and_skips_what_did_not_run():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "torch.compile" not in labels and "onebyone.optimize" in labels
     assert all(math.isfinite(p.get_height()) for p in ax.patches)
+    assert len(ax.patches) == 2 * len(labels)  # one bar per model per variant that ran, none empty
 
 
 def test_ops_plot_labels_each_bar_with_its_shape():

@@ -42,9 +42,12 @@ def test_all_convs_adds_spatial_rows_with_their_own_role():
 
 def test_a_declared_role_wins_over_the_rules():
     model = Twice()
-    model.conv1x1_roles = {"down": "projection"}
-    assert [r["role"] for r in rows_of(model, (1, 8, 6, 6))] == ["mix", "mix", "projection"]
+    # A role the rules would not give ("shared" mixes 8 -> 8), so ignoring the declaration fails.
+    model.conv1x1_roles = {"shared": "attention: query"}
+    assert [r["role"] for r in rows_of(model, (1, 8, 6, 6))] == [
+        "attention: query", "attention: query", "projection"]
     del model.conv1x1_roles
+    assert [r["role"] for r in rows_of(model, (1, 8, 6, 6))] == ["mix", "mix", "projection"]
     assert rows_of(model, (1, 8, 6, 6))[2]["role"] == "projection"  # strided: the rule agrees
 
 
