@@ -1,0 +1,227 @@
+"""The one ONNX front end: a model as any exporter wrote it, in one normal form.
+
+Exporters write the same facts in different shapes: weights as initializers (torch), as
+``Constant`` nodes (paddle2onnx), behind ``Identity`` nodes (tf2onnx's variable reads), or as
+small constant subgraphs (a ``Transpose`` of a weight, a ``Shape -> Gather -> Concat`` that
+computes a ``Reshape`` target from dynamic dims). ``read_onnx`` fixes the inputs' symbolic dims
+from the example shapes, then lets onnx itself do the rest: its shape inference gives every
+tensor a static shape (so a ``Shape`` node's value is known), and its reference evaluator
+computes every node whose inputs are all constants. What is left reads the same whoever wrote
+it: weights are initializers, every tensor has a shape. Inspect reads its rows from here, and
+optimize may too.
+"""
+import numpy as np
+
+from ..errors import OneByOneError, first_line
+
+# Ops never folded: their value is not a function of their inputs.
+_RANDOM = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Bernoulli",
+           "Multinomial"}
+_ROUNDS = 8  # fold -> infer -> fold: each round can make a Shape static for the next one
+
+
+def read_onnx(model, input_shapes=None):
+    """A normalised copy of the onnx.ModelProto ``model`` (``model`` is not changed).
+
+    input_shapes: one shape per graph input (a tuple, or None for an input whose dims are all
+    fixed); they fill the inputs' symbolic dims and must agree with the fixed ones. In the
+    result every graph input is static, every Constant node, Identity of a constant and
+    constant-only subgraph (a Shape of a static tensor counts as constant) is an initializer
+    (computed by onnx.reference.ReferenceEvaluator), an Identity on an activation is gone, no
+    initializer is unused, and graph.value_info holds onnx's inferred shapes.
+
+    >>> import onnx, numpy as np
+    >>> from onnx import helper, TensorProto
+    >>> w = onnx.numpy_helper.from_array(np.ones((4, 3, 1, 1), np.float32))
+    >>> g = helper.make_graph(
+    ...     [helper.make_node("Constant", [], ["w"], value=w), helper.make_node("Conv", ["x", "w"], ["y"])],
+    ...     "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+    ...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    >>> m = read_onnx(helper.make_model(g), [(1, 3, 8, 8)])
+    >>> [n.op_type for n in m.graph.node], [i.name for i in m.graph.initializer]
+    (['Conv'], ['w'])
+    >>> static_shapes(m)["y"]
+    [1, 4, 8, 8]
+    """
+    import onnx
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    _fix_inputs(out.graph, list(input_shapes or []))
+    out = _infer(out)
+    for _ in range(_ROUNDS):
+        if not _fold(out):
+            break
+        out = _infer(out)
+    _drop_identities(out.graph)
+    _drop_unused(out.graph)
+    return _infer(out)
+
+
+def graph_inputs(graph):
+    """The graph's real inputs (old files list initializers among the inputs too)."""
+    inits = {i.name for i in graph.initializer}
+    return [v for v in graph.input if v.name not in inits]
+
+
+def static_shapes(model):
+    """{tensor name: [dims]} for every tensor whose shape onnx knows in full."""
+    g = model.graph
+    shapes = {}
+    for v in list(g.input) + list(g.value_info) + list(g.output):
+        t = v.type.tensor_type
+        if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
+            shapes[v.name] = [d.dim_value for d in t.shape.dim]
+    shapes.update({i.name: list(i.dims) for i in g.initializer})
+    return shapes
+
+
+def _dims_text(dims):
+    return "x".join(str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in dims)
+
+
+def _fix_inputs(graph, shapes):
+    inputs = graph_inputs(graph)
+    if len(shapes) > len(inputs):
+        raise OneByOneError(f"expected at most {len(inputs)} input shape(s), one per input of the "
+                            f"ONNX graph ({', '.join(v.name for v in inputs)}); got {len(shapes)}")
+    for i, v in enumerate(inputs):
+        t = v.type.tensor_type
+        dims = t.shape.dim
+        given = shapes[i] if i < len(shapes) else None
+        if given is None:
+            if not t.HasField("shape") or any(not d.HasField("dim_value") for d in dims):
+                raise OneByOneError(f"expected an input shape (--input) for the symbolic dims of ONNX "
+                                    f"input {v.name!r} ({_dims_text(dims) if t.HasField('shape') else 'no shape'}); "
+                                    f"got {'none' if not shapes else f'shapes for {len(shapes)} input(s) only'}")
+            continue
+        given = tuple(int(s) for s in given)
+        text = "x".join(map(str, given))
+        if t.HasField("shape") and len(dims) != len(given):
+            raise OneByOneError(f"expected an input shape of rank {len(dims)} for ONNX input {v.name!r} "
+                                f"({_dims_text(dims)}); got {text}")
+        fixed = [(d.dim_value, s) for d, s in zip(dims, given) if d.HasField("dim_value")]
+        if any(a != b for a, b in fixed):
+            raise OneByOneError(f"expected an input shape that agrees with ONNX input {v.name!r}'s fixed "
+                                f"dims ({_dims_text(dims)}); got {text}")
+        t.shape.Clear()
+        for s in given:
+            t.shape.dim.add().dim_value = s
+
+
+def _infer(model):
+    from onnx import shape_inference
+
+    try:
+        return shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+    except Exception as e:  # onnx's InferenceError: the shapes do not fit the graph
+        raise OneByOneError(f"expected input shapes the ONNX graph accepts; onnx shape inference "
+                            f"failed: {first_line(e)}") from e
+
+
+def _evaluable(node):
+    has_graph = any(a.type in (a.GRAPH, a.GRAPHS) for a in node.attribute)
+    return node.domain in ("", "ai.onnx") and node.op_type not in _RANDOM and not has_graph
+
+
+def _fold(model):
+    """Replace every node whose inputs are all constant by initializers; True if any was."""
+    g = model.graph
+    shapes = static_shapes(model)
+    known = {i.name for i in g.initializer}
+    keep = {o.name for o in g.output}
+    fold, values = [], {}
+    for node in g.node:
+        if keep & set(node.output):
+            continue
+        if node.op_type == "Shape" and node.domain in ("", "ai.onnx") and node.input[0] in shapes:
+            attrs = {a.name: a.i for a in node.attribute}
+            dims = shapes[node.input[0]][attrs.get("start", 0):attrs.get("end", None)]
+            values[node.output[0]] = np.array(dims, np.int64)
+        elif not (_evaluable(node) and all(not x or x in known for x in node.input)):
+            continue
+        fold.append(node)
+        known.update(node.output)
+    if not fold:
+        return False
+    folded = {id(n) for n in fold}
+    rest = [n for n in g.node if id(n) not in folded]
+    needed = {x for n in rest for x in _reads(n)} & (known - {i.name for i in g.initializer})
+    values.update(_evaluate(model, [n for n in fold if n.op_type != "Shape" or n.output[0] not in values],
+                            values, needed - set(values)))
+    _replace(g, rest, {k: v for k, v in values.items() if k in needed})
+    return True
+
+
+def _evaluate(model, nodes, values, wanted):
+    """{name: array} for ``wanted``, computed by onnx's reference evaluator from ``nodes``,
+    the graph's initializers and the already known ``values``."""
+    import onnx
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    if not wanted:
+        return {}
+    reads = {x for n in nodes for x in n.input}
+    inits = [i for i in model.graph.initializer if i.name in reads]
+    inits += [numpy_helper.from_array(v, k) for k, v in values.items() if k in reads]
+    graph = helper.make_graph(nodes, "constants", [], [onnx.ValueInfoProto(name=w) for w in sorted(wanted)],
+                              inits)
+    sub = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version or onnx.IR_VERSION)
+    sub.functions.extend(model.functions)
+    try:
+        results = ReferenceEvaluator(sub).run(None, {})
+    except Exception as e:
+        raise OneByOneError(f"expected constant subgraphs onnx's reference evaluator can compute; "
+                            f"it failed: {first_line(e)}") from e
+    return dict(zip(sorted(wanted), (np.asarray(r) for r in results)))
+
+
+def _reads(node):
+    """Every tensor name node reads, its subgraphs' outer reads included."""
+    names = list(node.input)
+    for a in node.attribute:
+        for sub in ([a.g] if a.type == a.GRAPH else list(a.graphs) if a.type == a.GRAPHS else []):
+            names += [x for n in sub.node for x in _reads(n)]
+    return names
+
+
+def _replace(graph, nodes, values):
+    from onnx import numpy_helper
+
+    del graph.node[:]
+    graph.node.extend(nodes)
+    graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in values.items())
+    stale = set(values)  # value_info of a folded tensor: now an initializer's shape says it
+    kept = [v for v in graph.value_info if v.name not in stale]
+    del graph.value_info[:]
+    graph.value_info.extend(kept)
+
+
+def _drop_identities(graph):
+    """Readers of an Identity on an activation read its input instead (tf2onnx writes them)."""
+    outputs = {o.name for o in graph.output}
+    sub_reads = {x for n in graph.node for x in _reads(n)} - {x for n in graph.node for x in n.input}
+    rename = {}
+    for node in graph.node:
+        if node.op_type == "Identity" and node.output[0] not in outputs | sub_reads:
+            rename[node.output[0]] = rename.get(node.input[0], node.input[0])
+    if not rename:
+        return
+    nodes = [n for n in graph.node if not (n.op_type == "Identity" and n.output[0] in rename)]
+    for n in nodes:
+        for i, x in enumerate(n.input):
+            n.input[i] = rename.get(x, x)
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
+def _drop_unused(graph):
+    used = {x for n in graph.node for x in _reads(n)} | {o.name for o in graph.output}
+    inits = {i.name for i in graph.initializer}
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    inputs = [v for v in graph.input if v.name in used or v.name not in inits]
+    del graph.input[:]
+    graph.input.extend(inputs)
