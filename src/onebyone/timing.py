@@ -7,14 +7,24 @@ import statistics
 import time
 
 
-def interleaved(candidates, *, warmup=2, min_rounds=5, max_rounds=50, budget_s=0.5):
+def interleaved(candidates, *, warmup=2, min_rounds=5, max_rounds=50, budget_s=0.5, settle=0):
     """Median seconds per call of each zero-argument callable in `candidates` (a dict).
 
-    Rounds continue until `min_rounds` are done and `budget_s` is spent, or `max_rounds`.
+    Rounds continue until `min_rounds` are done and `budget_s` is spent, or `max_rounds`. In
+    each round every candidate first runs `settle` untimed calls before its timed one: engines
+    with their own thread pools need it (see onebyone.graph.targets.time_models).
 
     >>> t = interleaved({"sum": lambda: sum(range(100)), "nothing": lambda: None}, min_rounds=3)
     >>> sorted(t) == ["nothing", "sum"] and t["nothing"] < t["sum"]
     True
+
+    With `settle`, each timed call follows its untimed ones:
+
+    >>> calls = []
+    >>> _ = interleaved({"a": lambda: calls.append("a")}, warmup=0, min_rounds=2, max_rounds=2,
+    ...                 settle=2)
+    >>> len(calls)
+    6
     """
     names = list(candidates)
     for _ in range(warmup):
@@ -27,6 +37,8 @@ def interleaved(candidates, *, warmup=2, min_rounds=5, max_rounds=50, budget_s=0
             break
         order = names[r % len(names):] + names[: r % len(names)]  # rotate: no fixed position bias
         for name in order:
+            for _ in range(settle):
+                candidates[name]()
             t0 = time.perf_counter()
             candidates[name]()
             samples[name].append(time.perf_counter() - t0)

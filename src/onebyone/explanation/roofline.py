@@ -40,25 +40,17 @@ def roofline(layer, cost, peaks=None):
 
 def measure_peaks(repeats=5):
     """(FLOP/s of a 1024^3 float32 matmul, bytes/s of a 64 MB copy, source), medians."""
-    import statistics
-    import time
-
     import torch
+
+    from ..timing import interleaved
 
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     src, dst = torch.empty(16 * 2**20), torch.empty(16 * 2**20)
-
-    def median_seconds(fn):
-        fn()  # warm up: first touches of memory and thread pools are not the steady state
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
-    flops = 2 * 1024**3 / median_seconds(lambda: torch.mm(a, b))
-    bandwidth = 2 * src.numel() * 4 / median_seconds(lambda: dst.copy_(src))  # read + write
+    # One warm-up call each: first touches of memory and thread pools are not the steady state.
+    t = interleaved({"matmul": lambda: torch.mm(a, b), "copy": lambda: dst.copy_(src)},
+                    warmup=1, min_rounds=repeats, max_rounds=repeats, budget_s=0.0)
+    flops = 2 * 1024**3 / t["matmul"]
+    bandwidth = 2 * src.numel() * 4 / t["copy"]  # read + write
     source = (f"measured here: float32 1024^3 matmul {flops / 1e9:.1f} GFLOP/s, 64 MB copy "
               f"{bandwidth / 1e9:.1f} GB/s, torch {torch.get_num_threads()} threads, medians "
               f"of {repeats}")

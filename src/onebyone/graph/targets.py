@@ -14,12 +14,10 @@ Which passes are tried per target (TRIED):
   graph has no memory format, so swap and memory_format give the same ONNX graph;
 - compile: none. Each trial would be another 10-45 s compile here.
 """
-import statistics
-import time
-
 import torch
 
 from ..errors import OneByOneError
+from ..timing import interleaved
 from .engines import TARGETS, available, build
 from .speed import denormals_flushed
 
@@ -45,22 +43,10 @@ def time_models(models, example, runs=7, settle=1, budget_s=0.0):
     >>> list(t), t["relu"] > 0
     (['relu'], True)
     """
-    samples = {name: [] for name in models}
+    calls = {name: (lambda model=model: model(*example)) for name, model in models.items()}
     with denormals_flushed(), torch.inference_mode():
-        for name, model in models.items():  # warm-up
-            model(*example)
-        start = time.perf_counter()
-        for r in range(10 * runs):
-            if r >= runs and time.perf_counter() - start >= budget_s:
-                break
-            names = list(models)[r % len(models):] + list(models)[:r % len(models)]
-            for name in names:
-                for _ in range(settle):
-                    models[name](*example)
-                t0 = time.perf_counter()
-                models[name](*example)
-                samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(s) for name, s in samples.items()}
+        return interleaved(calls, warmup=1, min_rounds=runs, max_rounds=10 * runs,
+                           budget_s=budget_s, settle=settle)
 
 
 def for_target(target, base, optional, apply, example, reference, *, runs=7, n_random=2,
