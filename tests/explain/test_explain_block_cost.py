@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from onebyone.blocks import BLOCKS, build
 from onebyone.cli import main
-from onebyone.explanation.block_cost import count, summary
+from onebyone.explanation.block import count, summary
 
 SHAPE = (1, 16, 8, 6)  # small and not square
 

@@ -86,7 +86,7 @@ def test_doc_describes_the_page_that_is_written():
     """The prose about --html says what the page holds, checked against a page made here."""
     import onebyone
     from onebyone.explanation import svg
-    from onebyone.explanation.html import to_html
+    from onebyone.explanation.page import to_html
 
     e = onebyone.explain("28x28x192", filters=32)
     html = to_html([e])

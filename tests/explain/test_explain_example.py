@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import onebyone
-from onebyone.explanation.standin import small_channels
+from onebyone.explanation.example import small_channels
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -102,7 +102,7 @@ def test_kernel_3_shows_one_filter_as_its_kernels_summed():
 @pytest.mark.parametrize("seed", range(6))
 def test_rank_line_says_invertible_only_when_it_is(seed):
     """Small integer weights are sometimes singular: the line must follow the measured rank."""
-    from onebyone.explanation.rows import example_lines
+    from onebyone.explanation.example import example_lines
 
     ex = onebyone.explain("8x8x3", filters=3, example=True, seed=seed).example
     rank = np.linalg.matrix_rank(np.array(ex.weight, dtype=float))
@@ -139,7 +139,7 @@ def test_stacked_grids_fit_80_columns_and_keep_every_number(shape, filters, opti
     (a terminal would fold it into the next row); the blocks put together are the matrix."""
     import re
 
-    from onebyone.explanation.example_rows import WIDTH, example_lines
+    from onebyone.explanation.example import WIDTH, example_lines
 
     ex = onebyone.explain(shape, filters=filters, example=True, **options).example
     lines = example_lines(ex)
@@ -161,7 +161,7 @@ def test_stacked_grids_fit_80_columns_and_keep_every_number(shape, filters, opti
 @pytest.mark.parametrize("padding", [0, 1])
 def test_the_product_mentions_padding_only_when_there_is_some(padding):
     """A strided example with no padding has no zero rows: its heading must not promise them."""
-    from onebyone.explanation.example_rows import gemm_lines
+    from onebyone.explanation.example import gemm_lines
 
     ex = onebyone.explain("6x6x3", filters=2, stride=2, padding=padding, example=True).example
     heading = gemm_lines(ex)[0]

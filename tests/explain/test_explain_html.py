@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import onebyone
-from onebyone.explanation.html import to_html, write_html
+from onebyone.explanation.page import to_html, write_html
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",

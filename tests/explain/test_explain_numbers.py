@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import onebyone
 from onebyone import weights as layouts
-from onebyone.explanation.general import toeplitz_matrix
+from onebyone.explanation.compute import toeplitz_matrix
 from onebyone.formulations import whole_image_matrix
 
 CONV = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}

@@ -2,7 +2,7 @@
 
 A mouse press on an output pixel, typing into the size fields: the page's numbers (which its
 own JavaScript computes) must be the library's: onebyone.explain's facts for the same sizes and
-onebyone.conv1x1 on the same example values (onebyone.explanation.page_data, the page's twin).
+onebyone.conv1x1 on the same example values (onebyone.explanation.page, the page's twin).
 `python tests/explain/test_explain_page.py` refreshes docs/explain-page.png.
 """
 import tempfile
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import onebyone
-from onebyone.explanation.html import write_html
+from onebyone.explanation.page import write_html
 
 import page_checks as check
 from cdp import Browser

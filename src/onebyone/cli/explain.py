@@ -101,11 +101,11 @@ def _explanations(shape, **options) -> List:
 
 def _emit(explanations, as_json, html):
     if html:
-        from ..explanation.html import write_html
+        from ..explanation.page import write_html
 
         write_html(explanations, html)
     if as_json:
-        from ..explanation.as_json import to_json
+        from ..explanation.text import to_json
 
         for e in explanations:
             typer.echo(to_json(e))
@@ -121,15 +121,14 @@ def _emit(explanations, as_json, html):
 def _block(name, shape, as_json):
     """The block's 1x1 convs on an H x W x C input (given as SHAPE or --input)."""
     from ..blocks import ROLES, describe
-    from ..explanation import block, block_cost, parse
+    from ..explanation import block, parse
 
     if "," in shape:
         raise OneByOneError(f"--block takes the input as H x W x C, e.g. 28x28x192; got {shape!r}")
     _, channels, size = parse.layer_shape(shape, None, 2)
     rows = describe(name, size[0], size[1], channels)
     totals = block.totals(rows)
-    cost = block_cost.summary(block_cost.count(_meta_block(name, channels),
-                                               (1, channels) + size))
+    cost = block.summary(block.count(_meta_block(name, channels), (1, channels) + size))
     if as_json:
         import json
 

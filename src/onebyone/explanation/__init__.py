@@ -1,20 +1,18 @@
 """The op, explained: `explain()` computes the facts of a layer; renderers format them.
 
-facts.py      the data (frozen dataclasses)          parse.py     shapes and options from text
-build.py      shapes, params, cost, matrix sizes      notes.py     the special cases
-roofline.py   bytes, intensity, peaks                 example.py   the worked example
-answers.py    the questions people ask, in words      standin.py   the example's small layer
-code.py       runnable PyTorch code for the layer     block_cost.py  a whole block's cost by kind
-general.py    k x k convs as one (Toeplitz) matrix    block.py     the --block table
-text.py, as_json.py, html.py, svg.py, rows.py, example_rows.py: output
+parse.py    shapes and options from text          facts.py    the data (frozen dataclasses)
+compute.py  shapes, params, cost, matrix sizes,   words.py    the questions people ask, and the
+            the whole-image matrix, the roofline              special cases, in words
+code.py     runnable PyTorch code for the layer   example.py  the worked example and its lines
+fmt.py      how numbers and the tables read       text.py     the terminal and JSON renderings
+page.py     the HTML page (svg.py: its drawings;  block.py    a whole block: its 1x1 convs and
+            page_*.js: its interactive part)                  its cost by kind (--block)
 """
 from ..errors import OneByOneError
-from . import build, parse
-from .answers import answers
+from . import compute, parse
 from .code import pytorch_code
 from .facts import Explanation
-from .notes import notes
-from .roofline import measure_peaks, roofline
+from .words import answers, notes
 
 SCHEMA = "onebyone.explain/1"
 
@@ -47,7 +45,7 @@ def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=
             raise OneByOneError(f"{name} must be True or False; got {flag!r}")
     dims = parse.positive_int(dims, "dims")
     batch, cin, size = parse.layer_shape(shape, layout, dims)
-    layer = build.layer(
+    layer = compute.layer(
         batch, cin, parse.positive_int(filters, "filters"), size,
         kernel=parse.per_axis(kernel, "kernel", dims),
         stride=parse.per_axis(stride, "stride", dims),
@@ -58,8 +56,9 @@ def explain(shape, filters, *, layout=None, dims=2, stride=1, padding=0, groups=
 
 
 def from_layer(layer, *, example=False, measure=False, seed=0):
-    """The Explanation of a checked facts.Layer (what explain() and a module walker build)."""
-    weights, cost, matrix = build.weights(layer), build.cost(layer), build.matrix_view(layer)
+    """The Explanation of a checked facts.Layer (compute.layer checks one): explain() without the
+    parsing."""
+    weights, cost, matrix = compute.weights(layer), compute.cost(layer), compute.matrix_view(layer)
     worked = None
     if example:
         from .example import example as make_example
@@ -67,8 +66,8 @@ def from_layer(layer, *, example=False, measure=False, seed=0):
         worked = make_example(layer, seed)
     return Explanation(
         schema=SCHEMA, layer=layer, weights=weights, cost=cost,
-        matrix=matrix, whole_image=build.whole_image(layer),
-        roofline=roofline(layer, cost, measure_peaks() if measure else None),
+        matrix=matrix, whole_image=compute.whole_image(layer),
+        roofline=compute.roofline(layer, cost, compute.measure_peaks() if measure else None),
         notes=notes(layer, weights, cost), example=worked,
         answers=answers(layer, weights, cost, matrix), pytorch_code=pytorch_code(layer),
     )

@@ -1,6 +1,6 @@
-"""The explanation as plain data: a tree of frozen dataclasses, computed once by build.py.
+"""The explanation as plain data: a tree of frozen dataclasses, computed once by compute.py.
 
-Renderers (text, as_json, html) read these fields and format them; they compute nothing.
+Renderers (text.py, page.py) read these fields and format them; they compute nothing.
 Shapes are tuples of ints; sizes in bytes assume float32 (4 bytes), as stated in Roofline.
 `as_dict()` gives the JSON form documented in docs/explain.md.
 """

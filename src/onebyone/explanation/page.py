@@ -1,21 +1,128 @@
-"""The interactive part of the HTML page: sizes to change, pixels to click, numbers that follow.
+"""The HTML rendering: one self-contained page (inline CSS, SVG and script, no network).
 
-Everything is inline (the scripts page_formulas.js, page_view.js and page_play.js, read from this
-package, and the photograph as numbers), so the page works from a file with no network. Readers
-without JavaScript see a line saying so, and the static tables and drawings after it.
+The page opens with the interactive part (play_section) for the first layer, then the answers
+in words (as the text prints them), then the static facts: tables, drawings (svg.py) and notes,
+which read the same with JavaScript off.
+
+The interactive part lets the reader change sizes, click pixels and follow the numbers. Its
+scripts (page_formulas.js, page_view.js and page_play.js, read from this package) and the
+photograph (as numbers) are inline, so the page works from a file with no network; readers
+without JavaScript see a line saying so. The page makes up its example values in the browser,
+for whatever sizes the reader picks, with the integer hash mix(); each value function here has a
+twin of the same name in page_view.js and a test compares the two. Small integers keep every dot
+product exact, in JavaScript as in float64. For one input channel the input is a real
+photograph, shipped with matplotlib (its sample "grace_hopper.jpg"), shrunk to PHOTO x PHOTO
+grey levels 0..9: a picture, not noise, so that its Cout scaled copies read as copies at a
+glance.
 """
 import json
 from functools import lru_cache
+from html import escape
 from importlib import resources
 
-from . import page_data
+import numpy as np
+
+from .._files import write_atomic
+from . import fmt, svg
+from .example import example_lines
+
+
+STYLE = """
+body { font-family: sans-serif; max-width: 1100px; margin: 24px auto; padding: 0 16px;
+       color: #222; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; }
+table { border-collapse: collapse; margin: 8px 0; }
+td { border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }
+td:first-child { color: #075; white-space: nowrap; }
+.drawings { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-end; }
+dt { font-weight: bold; margin-top: 8px; } dd { margin-left: 16px; }
+pre { background: #f6f6f6; padding: 8px; overflow-x: auto; }
+"""
+
+
+def to_html(explanations):
+    """One page explaining each layer in `explanations` (a list of Explanation).
+
+    >>> import onebyone
+    >>> page = to_html([onebyone.explain("28x28x192", filters=32)])
+    >>> "<svg" in page and "(784, 192)" in page and "http://" not in page.replace(svg.XMLNS, "")
+    True
+    """
+    body = "".join(_layer(e, first=i == 0) for i, e in enumerate(explanations))
+    title = escape(fmt.layer_title(explanations[0].layer))
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{STYLE}{PLAY_STYLE}</style></head><body>{body}</body></html>\n")
+
+
+def write_html(explanations, path):
+    """Write to_html(explanations) to `path`, whole or not at all."""
+    text = to_html(explanations).encode("utf-8")
+    write_atomic(path, lambda f: f.write(text), mode="wb")
+
+
+def _layer(e, first):
+    L, m = e.layer, e.matrix
+    depth = svg.depth_scale(L.in_channels, L.out_channels)  # one scale: 192 reads 6x 32
+    parts = [f"<h1>{escape(fmt.layer_title(L))}</h1><p>{escape(fmt.header(L))}</p>",
+             play_section(L) if first else "",
+             _answers(e.answers),  # after the interactive part, which opens the page
+             "<h2>The layer you asked about</h2>" if first else "",
+             '<div class="drawings">',
+             svg.tensor(L.input_size, L.in_channels, "input", scale=depth),
+             svg.filters(e.weights.filters, e.weights.filter_shape, scale=depth),
+             svg.tensor(L.output_size, L.out_channels, "output", fill=svg.OUTPUT, scale=depth),
+             "</div>"]
+    for title, pairs in fmt.sections(e):
+        parts.append(f"<h2>{escape(title)}</h2>")
+        if title.startswith("The matrix product"):
+            parts.append('<div class="drawings">')
+            depth = "Cin" if m.im2col_is_identity else "Cin*K"
+            per = "/groups" if L.groups > 1 else ""
+            pixels = {1: "L", 2: "H*W", 3: "D*H*W"}[L.dims]
+            parts.append(svg.product(m.channels_last, (f"N*{pixels}", depth + per),
+                                     ("", "Cout" + per), "channels-last: pixels as rows"))
+            parts.append(svg.product(m.channels_first, ("Cout" + per, depth + per),
+                                     ("", pixels), "channels-first: pixels as columns",
+                                     weight_first=True))
+            parts.append("</div>")
+        parts.append(_table(pairs))
+    if e.notes:
+        items = "".join(f"<li>{escape(n.text)}</li>" for n in e.notes)
+        parts.append(f"<h2>Notes</h2><ul>{items}</ul>")
+    if e.example is not None:
+        first, *rest = example_lines(e.example)
+        parts.append(f"<h2>{escape(first)}</h2>")
+        ex = e.example
+        parts.append(svg.numbers_product(ex.gemm_x, ex.gemm_w, ex.bias, ex.gemm_y))
+        parts.append(svg.pattern(ex.whole_image))
+        # The example keeps the layer's kernel, stride and padding, so the layer's structure
+        # sentence is the example's too (the identity only for a plain 1x1, stride 1, no padding).
+        parts.append(f"<p>The whole-image matrix: {escape(e.whole_image.structure)}.</p>")
+        parts.append(f"<pre>{escape(chr(10).join(rest))}</pre>")
+    parts.append("<h2>PyTorch code</h2><p>Runs as is (python -c or a file); it asserts the "
+                 f"forms agree.</p><pre>{escape(e.pytorch_code)}</pre>")
+    return f"<section>{''.join(parts)}</section>"
+
+
+def _answers(answers):
+    """The questions, answered in words for this layer, before the evidence (as the text has)."""
+    items = "".join(f"<dt>{escape(a.question)}</dt><dd>{escape(a.answer)}</dd>" for a in answers)
+    return f"<h2>Answers</h2><dl>{items}</dl>"
+
+
+def _table(pairs):
+    cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in pairs)
+    return f"<table>{cells}</table>"
+
+
+# The interactive part: sizes to change, pixels to click, numbers that follow.
 
 SCRIPTS = ("page_formulas.js", "page_view.js", "page_play.js")
 FIELDS = (("batch", "N"), ("height", "H"), ("width", "W"), ("in_channels", "Cin"),
           ("out_channels", "Cout"), ("groups", "groups"), ("stride", "stride"),
           ("padding", "padding"))
 
-STYLE = """
+PLAY_STYLE = """
 #play .controls { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; }
 #play .controls label { font-size: 14px; }
 #play input[type=number] { width: 64px; }
@@ -55,12 +162,12 @@ def start_values(layer):
             "bias": layer.bias}
 
 
-def section(layer):
+def play_section(layer):
     """The interactive section for a 2-D `layer`; for 1-D and 3-D, a sentence saying so."""
     if layer.dims != 2:
         return (f'<section id="play"><p>The interactive view draws 2-D layers; this one is '
                 f"{layer.dims}-D, so it has the tables and drawings below.</p></section>")
-    data = {"layer": start_values(layer), "photo": page_data.photo()}
+    data = {"layer": start_values(layer), "photo": photo()}
     inputs = "".join(f'<label>{label} <input type="number" id="in-{name}" min="0"></label>'
                      for name, label in FIELDS)
     differs = ""
@@ -93,3 +200,82 @@ the output column)</figcaption></figure>
 <script type="application/json" id="onebyone-data">{payload}</script>
 {_scripts()}
 </section>"""
+
+
+# The numbers the interactive page computes with, in Python, so a test can check the page.
+
+PHOTO = 28  # the side of the shrunk photograph, MNIST's size
+WEIGHTS = (-3, -2, -1, 1, 2, 3)  # never zero: every output shows its input, scaled
+
+
+def mix(key):
+    """A 32-bit integer hash (the "lowbias32" mixer) of an int or an int array, as int64.
+
+    Two multiply-xorshift rounds, so neighbouring keys give unrelated values; the page's twin
+    does the same with Math.imul and >>>.
+
+    >>> int(mix(7)) == int(mix(7 + 2 ** 32)), len(set(mix(np.arange(1000)).tolist()))
+    (True, 1000)
+    """
+    h = np.asarray(key, dtype=np.int64).astype(np.uint64) % 2 ** 32
+    h = (h ^ h >> 16) * np.uint64(0x7FEB352D) % 2 ** 32  # products stay below 2**64
+    h = (h ^ h >> 15) * np.uint64(0x846CA68B) % 2 ** 32
+    return (h ^ h >> 16).astype(np.int64)
+
+
+def input_value(c, i, j):
+    """x[c, i, j] of the page's example when Cin > 1: an integer in -3..3.
+
+    >>> sorted(set(input_value(np.arange(1000), 0, 0).tolist()))
+    [-3, -2, -1, 0, 1, 2, 3]
+    """
+    return mix(np.asarray(c) * 1000003 + np.asarray(i) * 1009 + j + 17) % 7 - 3
+
+
+def weight_value(o, c):
+    """w[o, c] of the page's example (c counts within o's group): one of WEIGHTS, never 0."""
+    return np.asarray(WEIGHTS)[mix(np.asarray(o) * 7919 + np.asarray(c) * 31 + 5) % 6]
+
+
+def bias_value(o):
+    """b[o] of the page's example: an integer in -2..2."""
+    return mix(np.asarray(o) * 104729 + 3) % 5 - 2
+
+
+@lru_cache(maxsize=1)
+def photo():
+    """The photograph as a (PHOTO, PHOTO) tuple of tuples of ints 0..9 (0 black, 9 white)."""
+    import matplotlib.cbook
+    import matplotlib.image
+
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    grey = matplotlib.image.imread(path)
+    grey = grey.astype(np.float64).mean(axis=-1)  # (600, 512) grey levels
+    block = 12
+    face = grey[100:100 + PHOTO * block, 88:88 + PHOTO * block]  # the face and the cap
+    small = face.reshape(PHOTO, block, PHOTO, block).mean(axis=(1, 3))
+    levels = np.round(9 * (small - small.min()) / (small.max() - small.min())).astype(int)
+    return tuple(tuple(int(v) for v in row) for row in levels)
+
+
+def photo_value(i, j, height, width):
+    """x[0, i, j] when Cin == 1: the photograph resampled to height x width, nearest pixel."""
+    return photo()[i * PHOTO // height][j * PHOTO // width]
+
+
+def example_tensors(n_in, height, width, n_out, groups, bias=True):
+    """(x (1, Cin, H, W), w (Cout, Cin/groups), b (Cout,)) as float64 arrays: the page's values.
+
+    >>> x, w, b = example_tensors(192, 28, 28, 32, 1)
+    >>> x.shape, w.shape, b.shape, set(np.unique(w)) <= set(WEIGHTS)
+    ((1, 192, 28, 28), (32, 192), (32,), True)
+    """
+    if n_in == 1:
+        x = [[[photo_value(i, j, height, width) for j in range(width)] for i in range(height)]]
+    else:
+        x = input_value(*np.meshgrid(np.arange(n_in), np.arange(height), np.arange(width),
+                                     indexing="ij"))
+    o, k = np.meshgrid(np.arange(n_out), np.arange(n_in // groups), indexing="ij")
+    w = weight_value(o, k)
+    b = bias_value(np.arange(n_out)) if bias else np.zeros(n_out)
+    return (np.asarray(x, np.float64)[None], np.asarray(w, np.float64), np.asarray(b, np.float64))

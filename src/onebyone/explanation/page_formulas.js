@@ -7,7 +7,7 @@
 const prod = (a) => a.reduce((x, y) => x * y, 1); // Python's math.prod
 const range = (n) => Array.from({ length: n }, (_, i) => i); // Python's range(n), as a list
 
-// mirrors build.layer: check the configuration, work out the output size.
+// mirrors compute.layer: check the configuration, work out the output size.
 function layer(batch, inC, outC, inputSize, kernel, stride, padding, groups, bias) {
   if (inC % groups || outC % groups) {
     throw new Error(`groups=${groups} must divide both the input channels (${inC}) and the ` +
@@ -27,7 +27,7 @@ function layer(batch, inC, outC, inputSize, kernel, stride, padding, groups, bia
   };
 }
 
-// mirrors build.weights
+// mirrors compute.weights
 function weights(L) {
   const cinG = L.in_channels / L.groups, k = prod(L.kernel);
   const kernels = L.out_channels * cinG, without = kernels * k;
@@ -40,14 +40,14 @@ function weights(L) {
   };
 }
 
-// mirrors build.cost
+// mirrors compute.cost
 function cost(L) {
   const outputs = prod(L.output_shape_nchw);
   const macs = outputs * (L.in_channels / L.groups) * prod(L.kernel);
   return { output_elements: outputs, macs, flops: 2 * macs, bias_adds: L.bias ? outputs : 0 };
 }
 
-// mirrors build.matrix_view: the GEMM shapes, channels-last (pixels as rows) and channels-first.
+// mirrors compute.matrix_view: the GEMM shapes, channels-last (pixels as rows) and channels-first.
 function matrixView(L) {
   const g = L.groups, k = prod(L.kernel);
   const cinG = L.in_channels / g, coutG = L.out_channels / g;
@@ -62,7 +62,7 @@ function matrixView(L) {
   };
 }
 
-// mirrors general._taps_axis: (output position, tap) pairs along one axis that land on real input.
+// mirrors compute._taps_axis: (output position, tap) pairs along one axis that land on real input.
 function tapsAxis(n, k, s, p) {
   const last = Math.floor((n + 2 * p - k) / s);
   let total = 0;
@@ -74,23 +74,23 @@ function tapsAxis(n, k, s, p) {
   return total;
 }
 
-// mirrors general._read_axis: input positions along one axis that some (output, tap) pair reads.
+// mirrors compute._read_axis: input positions along one axis that some (output, tap) pair reads.
 function readAxis(n, k, s, p) {
   if (k <= s) return tapsAxis(n, k, s, p);
   const last = Math.floor((n + 2 * p - k) / s);
   return Math.max(0, Math.min(n - 1, last * s + k - 1 - p) - Math.max(0, -p) + 1);
 }
 
-// mirrors general.taps_on_input: a product over the axes.
+// mirrors compute.taps_on_input: a product over the axes.
 function tapsOnInput(L) {
   return prod(L.input_size.map((n, a) => tapsAxis(n, L.kernel[a], L.stride[a], L.padding[a])));
 }
-// mirrors general.pixels_read: a product over the axes.
+// mirrors compute.pixels_read: a product over the axes.
 function pixelsRead(L) {
   return prod(L.input_size.map((n, a) => readAxis(n, L.kernel[a], L.stride[a], L.padding[a])));
 }
 
-// mirrors build.whole_image: the layer as one matrix on a flattened image, and its non-zeros.
+// mirrors compute.whole_image: the layer as one matrix on a flattened image, and its non-zeros.
 function wholeImage(L) {
   const shape = [L.out_channels * prod(L.output_size), L.in_channels * prod(L.input_size)];
   const entries = shape[0] * shape[1];

@@ -1,5 +1,5 @@
 // The page's drawings and what a click does. Numbers come from page_formulas.js (the library's
-// formulas) and the example values below (twins of onebyone.explanation.page_data's functions).
+// formulas) and the example values below (twins of onebyone.explanation.page's functions).
 "use strict";
 
 const DATA = JSON.parse(document.getElementById("onebyone-data").textContent);
@@ -14,7 +14,7 @@ const COPIES = 16; // scaled copies drawn for one input channel
 let L = null;
 const sel = { i: 0, j: 0, o: 0 };
 
-// page_data.mix, input_value, weight_value, bias_value, photo_value
+// page.mix, input_value, weight_value, bias_value, photo_value
 function mix(key) {
   let h = key >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;

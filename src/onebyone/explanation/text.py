@@ -1,5 +1,11 @@
-"""The terminal rendering: rich tables and paragraphs laid out from rows.py, nothing computed."""
+"""The terminal and JSON renderings: rich tables and paragraphs laid out from fmt's tables,
+nothing computed; and the facts tree as it is, as JSON.
+
+The JSON schema ("onebyone.explain/1") is documented field by field in docs/explain.md; a field
+is only ever added within a version, never renamed or removed.
+"""
 import io
+import json
 import os
 import sys
 
@@ -7,19 +13,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import fmt, rows
+from . import fmt
+from .example import example_lines
 
 
 def render(e, console=None):
     """Print the explanation `e` to a rich console (default: the terminal)."""
     console = console or Console(width=terminal_width())
     console.print(f"[bold]{escape(fmt.layer_title(e.layer))}[/]")
-    console.print(escape(rows.header(e.layer)))
+    console.print(escape(fmt.header(e.layer)))
     console.print("[bold]Answers[/] (for this layer; the evidence follows)")
     for a in e.answers:
         console.print(f"[bold]Q: {escape(a.question)}[/]")
         console.print(f"A: {escape(a.answer)}")
-    for title, pairs in rows.sections(e):
+    for title, pairs in fmt.sections(e):
         table = Table(title=title, title_justify="left", show_header=False, title_style="bold")
         table.add_column(style="cyan")
         table.add_column()
@@ -31,7 +38,7 @@ def render(e, console=None):
         for n in e.notes:
             console.print(f"- {escape(n.text)}")
     if e.example is not None:
-        first, *rest = rows.example_lines(e.example)
+        first, *rest = example_lines(e.example)
         console.print(f"[bold]{escape(first)}[/]")
         for line in rest:  # wrapped at spaces, so a number is never cut in two
             console.print(escape(line))
@@ -68,3 +75,32 @@ def terminal_width(default=80):
         except (AttributeError, OSError, ValueError):  # not a terminal, closed, or replaced
             continue
     return default
+
+
+# JSON: the facts tree as it is, under a versioned schema name.
+
+def to_json(e, indent=2):
+    """The explanation `e` as a JSON string: tuples become lists, None becomes null.
+
+    Objects are indented; a list of numbers (a shape, a matrix row) stays on one line.
+
+    >>> import onebyone
+    >>> doc = json.loads(to_json(onebyone.explain("4x4x3", filters=2)))
+    >>> doc["schema"], doc["weights"]["pytorch_shape"], doc["example"]
+    ('onebyone.explain/1', [2, 3, 1, 1], None)
+    >>> print(to_json(onebyone.explain("4x4x3", filters=2)).splitlines()[7])
+        "input_size": [4, 4],
+    """
+    return _dump(e.as_dict(), indent, 0)
+
+
+def _dump(value, indent, level):
+    if isinstance(value, dict):
+        inner = " " * indent * (level + 1)
+        items = [f"{inner}{json.dumps(k)}: {_dump(v, indent, level + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent * level + "}"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value):
+        inner = " " * indent * (level + 1)
+        items = [inner + _dump(v, indent, level + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + " " * indent * level + "]"
+    return json.dumps(value)  # numbers, strings, and lists of them (nested too) on one line
