@@ -16,7 +16,8 @@ from . import app
 def optimize(
     model: str = typer.Argument(..., help="torchvision model name (resnet18), timm:NAME "
                                 "(timm:efficientnet_b0; random weights), or a .pt/.pth (pickled "
-                                "module) or .pt2 (torch.export) file."),
+                                "module), .pt2 (torch.export) or .onnx file (converted by "
+                                "onnx2torch, proven against onnxruntime running the file)."),
     out: str = typer.Option(..., "-o", "--out", help="Where to write the artifact: .pt (torch: a "
                             "pickled GraphModule), .pt2 (compile: an AOTInductor package), .onnx "
                             "(onnxruntime) or .xml (openvino: .xml + .bin); no suffix with auto."),
@@ -42,6 +43,7 @@ def optimize(
     from ..graph import engines, render
     from ..graph import optimize as run
     from ..graph.load import load
+    from ..graph.optimize import reference_of
     from ..graph.passes import DEFAULT
     from ..graph.trace import make_inputs
 
@@ -63,7 +65,7 @@ def optimize(
         if target == "auto":
             out += _suffixes()[report["target"]]
         engine = result if isinstance(result, engines.Engine) else \
-            engines.build("torch", result, inputs, reference=module)
+            engines.build("torch", result, inputs, reference=reference_of(module, inputs))
         say(f"save {out}, re-load, re-verify")
         engine.save(out)
     report["saved"] = out  # re-loaded and re-verified by engine.save

@@ -5,7 +5,7 @@ import copy
 import torch
 
 from ..errors import OneByOneError, cause_line
-from . import engines, targets, verify
+from . import engines, onnx_convert, targets, verify
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
@@ -63,20 +63,24 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", rank=
 def _optimize(model, example_input, passes, target, rank, energy, lossy_tolerance, speed, runs,
               n_random, seed, progress):
     say = progress or (lambda step: None)
-    if type(model).__module__.startswith("onnx"):
-        raise OneByOneError("expected a PyTorch model to optimize; got an ONNX model "
-                            "(onebyone inspect reads ONNX files)")
+    names = _selected(passes)
+    inputs = make_inputs(example_input, seed=seed)
+    original = None
+    if onnx_convert.is_onnx(model):
+        # the passes rewrite the file's onnx2torch graph; onnxruntime running the file itself
+        # is the model every step and every engine is proven against
+        say("convert ONNX to torch.fx")
+        original, model = onnx_convert.reference(model, inputs), onnx_convert.to_torch(model, inputs)
     training = _first_in_training(model)
     if training is not None:
         raise OneByOneError(f"expected a model in eval mode (call model.eval()); got {training} "
                             "in training mode")
-    names = _selected(passes)
-    inputs = make_inputs(example_input, seed=seed)
     checks = verify.check_inputs(inputs, n_random, seed)
     # The reference runs on a copy, first (it initialises lazy modules, which the traced copy
     # then inherits): the user's buffers and lazy parameters never move.
     model = copy.deepcopy(model)
-    reference = [_reference_run(model, inputs)] + verify.outputs(model, checks[1:])
+    original = model if original is None else original
+    reference = [_reference_run(original, inputs)] + verify.outputs(original, checks[1:])
     exact_tol = verify.tolerance(reference)
     say("trace")
     gm, traced = _traced(model, inputs, checks, reference, exact_tol)
@@ -92,7 +96,7 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
         apply = applier(current, current_out, exact_tol, inputs, checks, steps, say)
         result, current, chosen = targets.fastest(
             _targets_of(target), current,
-            [n for n in names if n in LAYOUT], apply, inputs, model, runs=runs, n_random=n_random,
+            [n for n in names if n in LAYOUT], apply, inputs, original, runs=runs, n_random=n_random,
             seed=seed, progress=say)
         result = current if chosen["target"] == "torch" else result  # torch: the graph itself
         error = chosen["targets"][chosen["target"]]["error"]
@@ -105,10 +109,15 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
               "kept_whole": [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]}
     if speed:
         say("timing the model and the result")
-        t = targets.time_models({"before": model, "after": result}, inputs, runs=runs)
+        t = targets.time_models({"before": original, "after": result}, inputs, runs=runs)
         report["speed"] = {"before_ms": t["before"] * 1e3, "after_ms": t["after"] * 1e3,
                            "speedup": t["before"] / t["after"], "runs": runs, "denormals": "flushed"}
     return result, report
+
+
+def reference_of(model, inputs):
+    """What optimize proves its result against: the model, or onnxruntime running an ONNX one."""
+    return onnx_convert.reference(model, inputs) if onnx_convert.is_onnx(model) else model
 
 
 def _targets_of(target):

@@ -33,6 +33,12 @@ class OnnxRuntimeEngine(Engine):
     def write(self, path):
         write_atomic(path, lambda f: f.write(self.data), "wb")
 
+    def __deepcopy__(self, memo):
+        # a session cannot be pickled, and running it changes nothing: copies share it
+        twin = OnnxRuntimeEngine(self.data, self.signature, self.session)
+        twin.warmup_s, twin.verified, twin.training = self.warmup_s, self.verified, self.training
+        return twin
+
 
 def build(model, example, signature):
     require("onnxruntime", "onnx")

@@ -1,0 +1,128 @@
+"""An ONNX model as a torch.fx graph the passes rewrite, and onnxruntime running the original file
+as the reference every step is proven against.
+
+The converter is onnx2torch (``convert``): a Conv becomes an ``nn.ConvNd``, a BatchNormalization on
+constants an ``nn.BatchNormNd``, a Gemm by a constant matrix an ``nn.Linear``, so fold_bn,
+collapse and merge_parallel find what they find in a PyTorch model. Before it runs, the model
+goes through the one ONNX front end (onnx_read: symbolic dims from the example, weights behind
+Constant/Identity nodes made initializers). onnx2torch 1.5 has converters up to opset 17 (no
+Identity-19, ReduceMean-18 or Reshape-19, which torch's exporter writes at opset 20): a model it
+cannot convert at its own opset is first converted down with onnx's version converter. A Reshape
+by a constant shape without zeros drops ``allowzero`` (it only changes what a 0 means), which
+onnx2torch refuses and torch's dynamo exporter always sets. An op still left without a converter
+is one OneByOneError naming them all.
+"""
+import torch
+
+from ..errors import OneByOneError, cause_line, first_line
+from .engines.export import IO_NAMES
+from .onnx_read import graph_inputs, read_onnx
+
+OPSET = 17  # the newest opset every onnx2torch 1.5 converter the torchvision models need covers
+
+
+def is_onnx(model):
+    """True for an onnx.ModelProto (what load gives for a .onnx file)."""
+    return type(model).__module__.startswith("onnx")
+
+
+def to_torch(model, inputs):
+    """The torch.fx GraphModule of the onnx.ModelProto ``model`` at the example ``inputs``'
+    shapes, in eval mode; its meta[IO_NAMES] holds the file's input and output names, which
+    the engines' ONNX export gives back. One output is a tensor, several a tuple.
+
+    >>> import onnx
+    >>> from onnx import helper, numpy_helper, TensorProto
+    >>> w = numpy_helper.from_array(torch.ones(4, 3, 1, 1).numpy(), "w")
+    >>> g = helper.make_graph([helper.make_node("Conv", ["image", "w"], ["y"])], "g",
+    ...     [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 8, 8])],
+    ...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    >>> gm = to_torch(helper.make_model(g), (torch.ones(2, 3, 8, 8),))
+    >>> [type(m).__name__ for m in gm.children()], gm.meta[IO_NAMES], gm.training
+    (['Conv2d'], {'inputs': ['image'], 'outputs': ['y']}, False)
+    """
+    from onnx2torch import convert
+
+    proto = _convertible(read_onnx(model, [tuple(t.shape) for t in inputs]))
+    _drop_allowzero(proto.graph)
+    try:
+        gm = convert(proto)
+    except Exception as e:  # a converter that exists but refuses this node's attributes
+        raise OneByOneError(f"expected an ONNX model onnx2torch can convert; it failed: "
+                            f"{cause_line(e)}") from e
+    gm.meta[IO_NAMES] = {"inputs": [v.name for v in graph_inputs(model.graph)],
+                         "outputs": [v.name for v in model.graph.output]}
+    return _tuple_outputs(gm).eval()
+
+
+def reference(model, inputs):
+    """onnxruntime running ``model`` itself (its own dims, nothing folded or converted), as an
+    engine callable on torch tensors of the example's shapes: what the rewrites answer to."""
+    from .engines.base import Signature
+    from .engines.ort import OnnxRuntimeEngine
+
+    engine = OnnxRuntimeEngine(model.SerializeToString(), None)
+    try:
+        with torch.no_grad():
+            outputs = engine.run(inputs)
+    except Exception as e:
+        raise OneByOneError(f"expected inputs the ONNX model accepts; onnxruntime rejected shapes "
+                            f"{[list(t.shape) for t in inputs]}: {first_line(e)}") from e
+    engine.signature = Signature.of(inputs, outputs[0] if len(outputs) == 1 else tuple(outputs))
+    return engine.eval()
+
+
+def missing_ops(model):
+    """The op types in model's graph onnx2torch has no converter for at its opset, sorted."""
+    from onnx2torch.node_converters import get_converter
+
+    opset = {o.domain or "": o.version for o in model.opset_import}
+    missing = set()
+    for node in model.graph.node:
+        try:
+            get_converter(node.op_type, opset.get(node.domain or "", 1), node.domain or "")
+        except NotImplementedError:
+            missing.add(node.op_type if not node.domain else f"{node.domain}.{node.op_type}")
+    return sorted(missing)
+
+
+def _convertible(proto):
+    """proto, or proto converted down to OPSET where that gives onnx2torch a converter for every
+    op; else one OneByOneError naming the ops it cannot convert."""
+    missing = missing_ops(proto)
+    opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
+    if missing and opset > OPSET:
+        from onnx import version_converter
+
+        try:
+            lower = version_converter.convert_version(proto, OPSET)
+        except Exception:  # no adapter for some op: report the ops at the file's own opset
+            lower = None
+        if lower is not None:
+            proto, missing = lower, missing_ops(lower)
+    if missing:
+        raise OneByOneError(f"expected an ONNX model onnx2torch can convert; got ops it cannot: "
+                            f"{', '.join(missing)} (opset {opset})")
+    return proto
+
+
+def _drop_allowzero(graph):
+    """allowzero only says what a 0 in the target shape means: without zeros it changes nothing."""
+    from onnx import numpy_helper
+
+    shapes = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:
+        target = shapes.get(node.input[1]) if node.op_type == "Reshape" else None
+        if target is not None and not (target == 0).any():
+            kept = [a for a in node.attribute if a.name != "allowzero"]
+            del node.attribute[:]
+            node.attribute.extend(kept)
+
+
+def _tuple_outputs(gm):
+    """onnx2torch returns several outputs as a list; models (and the reference) give a tuple."""
+    out = next(n for n in gm.graph.nodes if n.op == "output")
+    if isinstance(out.args[0], (list, tuple)):
+        out.args = (tuple(out.args[0]),)
+        gm.recompile()
+    return gm
