@@ -54,3 +54,39 @@ def test_bad_block_input_is_one_line_exit_2(capsys, argv, message):
     assert info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_cli_builds_the_block_once(monkeypatch, capsys):
+    """--block used to build the block twice: once for its rows, once for its cost."""
+    built = []
+    make = BLOCKS["fire"]
+    monkeypatch.setitem(BLOCKS, "fire", lambda c: built.append(c) or make(c))
+    with pytest.raises(SystemExit) as info:
+        main(["explain", "--block", "fire", "16x16x32", "--json"])
+    assert info.value.code == 0 and built == [32]
+    assert json.loads(capsys.readouterr().out)["totals_1x1"]["convs_1x1"] == 2
+
+
+def test_explain_block_is_what_the_cli_prints(capsys):
+    from onebyone.blocks import build
+    from onebyone.explanation import explain_block
+
+    e = explain_block(build("inception", 32), "12x10x32", name="inception")
+    with pytest.raises(SystemExit):
+        main(["explain", "--block", "inception", "12x10x32", "--json"])
+    assert json.loads(json.dumps(e.as_dict())) == json.loads(capsys.readouterr().out)
+    assert e.totals_1x1 == block_totals(describe("inception", 12, 10, 32))
+
+
+def test_explain_block_takes_any_module_and_one_image():
+    from onebyone import OneByOneError
+    from onebyone.explanation import explain_block
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(8, 4, 1), torch.nn.ReLU(), torch.nn.Conv2d(4, 4, 3))
+    e = explain_block(net, (1, 8, 6, 5))
+    assert (e.name, e.input_hwc, [r.path for r in e.rows]) == ("Sequential", "6x5x8", ["0"])
+    ops = {r["kind"]: r["ops"] for r in e.whole_block["rows"]}
+    assert ops["1x1 convs"] == e.rows[0].macs == 6 * 5 * 8 * 4
+    assert ops["k x k convs"] == 4 * 3 * 4 * 4 * 9  # output 4x3, 4 -> 4, 3x3
+    with pytest.raises(OneByOneError, match="one image; expected a batch of 1; got 2"):
+        explain_block(net, (2, 8, 6, 5))

@@ -119,32 +119,25 @@ def _emit(explanations, as_json, html):
 
 
 def _block(name, shape, as_json):
-    """The block's 1x1 convs on an H x W x C input (given as SHAPE or --input)."""
-    from ..blocks import ROLES, describe
-    from ..explanation import block, parse
-
-    if "," in shape:
-        raise OneByOneError(f"--block takes the input as H x W x C, e.g. 28x28x192; got {shape!r}")
-    _, channels, size = parse.layer_shape(shape, None, 2)
-    rows = describe(name, size[0], size[1], channels)
-    totals = block.totals(rows)
-    cost = block.summary(block.count(_meta_block(name, channels), (1, channels) + size))
-    if as_json:
-        import json
-
-        typer.echo(json.dumps(block.as_dict(name, shape, rows, totals, cost)))
-    else:
-        block.render(name, shape, rows, totals, ROLES, console=_console(), cost=cost)
-
-
-def _meta_block(name, channels):
-    """The block on the meta device: shapes only, no memory for (H*W)^2 attention maps."""
+    """The block's 1x1 convs and its whole cost on an H x W x C input (given as SHAPE or --input)."""
     import torch
 
     from ..blocks import build
+    from ..explanation import explain_block, parse
+    from ..explanation.block import render
 
-    with torch.device("meta"):
-        return build(name, channels)
+    if "," in shape:
+        raise OneByOneError(f"--block takes the input as H x W x C, e.g. 28x28x192; got {shape!r}")
+    _, channels, _ = parse.layer_shape(shape, None, 2)
+    with torch.device("meta"):  # shapes only, no memory for (H*W)^2 attention maps
+        block = build(name, channels)
+    e = explain_block(block, shape, name=name)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(e.as_dict()))
+    else:
+        render(e, console=_console())
 
 
 def _console():

@@ -1,4 +1,5 @@
-"""The op, explained: `explain()` computes the facts of a layer; renderers format them.
+"""The op, explained: `explain()` computes the facts of a layer, `explain_block()` those of a
+whole block; renderers format them.
 
 parse.py    shapes and options from text          facts.py    the data (frozen dataclasses)
 compute.py  shapes, params, cost, matrix sizes,   words.py    the questions people ask, and the
@@ -10,6 +11,7 @@ page.py     the HTML page (svg.py: its drawings;  block.py    a whole block: its
 """
 from ..errors import OneByOneError
 from . import compute, parse
+from .block import explain_block
 from .code import pytorch_code
 from .facts import Explanation
 from .words import answers, notes
@@ -73,4 +75,4 @@ def from_layer(layer, *, example=False, measure=False, seed=0):
     )
 
 
-__all__ = ["explain", "from_layer", "Explanation"]
+__all__ = ["explain", "explain_block", "from_layer", "Explanation"]
