@@ -50,12 +50,6 @@ def outputs(model, inputs_list):
     return [model(*inputs) for inputs in inputs_list]
 
 
-def flatten(results):
-    """The tensors in an iterable of model results (tensors, tuples, dicts ...), in order."""
-    return [leaf for result in results for leaf in tree_flatten(result)[0]
-            if isinstance(leaf, torch.Tensor)]
-
-
 def compare(reference, candidate):
     """How far candidate is from reference: both a tensor or any nesting of lists, tuples and
     dicts of tensors (e.g. one model output, or a list of them). Returns plain data:

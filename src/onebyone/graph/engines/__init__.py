@@ -39,8 +39,9 @@ __all__ = ["TARGETS", "SUFFIXES", "Engine", "available", "build", "load", "verif
 def available():
     """The targets whose engine package is installed, in TARGETS order.
 
-    >>> available()[:2]
-    ['torch', 'compile']
+    >>> targets = available()
+    >>> targets[:2], ("onnxruntime" in targets) == (importlib.util.find_spec("onnxruntime") is not None)
+    (['torch', 'compile'], True)
     """
     return [t for t, (_, package, _) in TARGETS.items()
             if package is None or importlib.util.find_spec(package) is not None]

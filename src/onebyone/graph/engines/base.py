@@ -21,8 +21,9 @@ from ..speed import denormals_flushed
 def require(module, extra):
     """The module's name if it is installed; else one OneByOneError naming the extra to install.
 
-    >>> require("torch", "torch")
-    'torch'
+    >>> require("no_such_engine", "onnx")
+    Traceback (most recent call last):
+    onebyone.errors.OneByOneError: expected the no_such_engine package for this target; it is not installed (pip install 'onebyone[onnx]')
     """
     if importlib.util.find_spec(module) is None:
         raise OneByOneError(f"expected the {module} package for this target; it is not installed "
