@@ -102,13 +102,19 @@ def train(seed=0, epochs=6, batch_size=128, lr=6e-3):
 
 
 @torch.no_grad()
-def accuracy(model, x, y, batch_size=256):
-    """The fraction of x that model labels as y, run ``batch_size`` images at a time (1 for an
-    engine built for the example's batch).
+def accuracy(model, x, y, batch_size=None):
+    """The fraction of x that model labels as y, in one call or ``batch_size`` images at a time.
+    An engine built for the example's batch takes only that batch: give it as batch_size, and
+    the last, short chunk is padded with copies of its first image (their labels not counted).
 
     >>> accuracy(lambda x: torch.eye(10)[:len(x)], torch.zeros(4, 1), torch.tensor([0, 1, 5, 5]))
     0.5
+    >>> accuracy(lambda x: torch.eye(3)[:len(x)], torch.zeros(4, 1), torch.tensor([0, 1, 2, 0]), 3)
+    1.0
     """
-    right = sum(int((model(xs).argmax(dim=1) == ys).sum())
-                for xs, ys in zip(x.split(batch_size), y.split(batch_size)))
+    batch_size = batch_size or len(y)
+    right = 0
+    for xs, ys in zip(x.split(batch_size), y.split(batch_size)):
+        padded = torch.cat([xs, xs[:1].expand(batch_size - len(xs), *xs.shape[1:])])
+        right += int((model(padded)[:len(xs)].argmax(dim=1) == ys).sum())
     return right / len(y)
