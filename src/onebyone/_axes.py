@@ -5,11 +5,46 @@ torch's conv decides by the weight's rank: conv2d's (Cout, Cin, 1, 1) weight tak
 rank, so x's rank alone must say it, and a 3-D x could be (N, C, L) or (C, H, W): the batched
 reading stays (it is what conv1x1 always did), and when it does not fit, the error names the
 unbatched reading that would.
+
+Per number of spatial axes (1, 2, 3), this is also where their names and torch's conv class and
+function are looked up, for the op, the graph and the explanation alike.
 """
 from .errors import OneByOneError
 
-_SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 _WHAT = {1: "signal", 2: "image", 3: "volume"}
+
+
+def names(spatial, sep=", "):
+    """The spatial axes' names, joined by `sep`.
+
+    >>> names(3, " x "), names(2, "*"), names(1)
+    ('D x H x W', 'H*W', 'L')
+    """
+    return sep.join(SPATIAL_NAMES[spatial])
+
+
+def conv_function(spatial):
+    """torch's functional conv for `spatial` axes: F.conv1d, F.conv2d or F.conv3d.
+
+    >>> import torch
+    >>> conv_function(3) is torch.nn.functional.conv3d
+    True
+    """
+    import torch.nn.functional as F
+
+    return {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[spatial]
+
+
+def conv_module(spatial):
+    """torch's conv class for `spatial` axes: nn.Conv1d, nn.Conv2d or nn.Conv3d.
+
+    >>> conv_module(1).__name__
+    'Conv1d'
+    """
+    from torch import nn
+
+    return {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[spatial]
 
 
 def form(spatial, batched, layout):
@@ -18,8 +53,8 @@ def form(spatial, batched, layout):
     >>> form(2, True, "channels_first"), form(3, False, "channels_last")
     ('(N, C, H, W)', '(D, H, W, C)')
     """
-    names = _SPATIAL_NAMES[spatial]
-    axes = ("C",) + names if layout == "channels_first" else names + ("C",)
+    spatial_names = SPATIAL_NAMES[spatial]
+    axes = ("C",) + spatial_names if layout == "channels_first" else spatial_names + ("C",)
     return "(" + ", ".join(("N",) + axes if batched else axes) + ")"
 
 

@@ -12,6 +12,7 @@ A runner is f(x, weight, bias) for calls of one signature, x channels-first, wei
 (Cout, Cin/groups) or the full (Cout, Cin/groups, 1, ...).
 """
 from . import _arrays
+from ._axes import conv_function
 from .formulations import FORMULATIONS
 
 
@@ -41,9 +42,7 @@ def runner(method, call, x, grad):
 
 
 def _torch_conv(call, x):
-    import torch.nn.functional as F
-
-    conv = (F.conv1d, F.conv2d, F.conv3d)[call.spatial - 1]
+    conv = conv_function(call.spatial)
     kernel = (call.out_channels, call.in_channels // call.groups) + (1,) * call.spatial
     args = (call.stride, call.padding, 1, call.groups)
 

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from . import _arrays
+from ._axes import conv_function
 from .errors import OneByOneError
 
 
@@ -136,14 +137,12 @@ def _kron_torch(x, w, bias, stride, padding, groups):
 
 def conv(x, w, bias, stride, padding, groups):
     """PyTorch's own F.conv1d / conv2d / conv3d with a (Cout, Cin/groups, 1, ...) kernel."""
-    import torch.nn.functional as F
-
     as_numpy = not _arrays.is_tensor(x)
     x, w = _arrays.to_torch(x), _arrays.to_torch(w)
     bias = None if bias is None else _arrays.to_torch(bias)
     spatial = x.ndim - 2
     kernel = w.reshape(w.shape + (1,) * spatial)
-    fn = (F.conv1d, F.conv2d, F.conv3d)[spatial - 1]
+    fn = conv_function(spatial)
     y = fn(x, kernel, bias, stride, padding, 1, groups)
     return y.numpy() if as_numpy else y
 

@@ -5,8 +5,9 @@ The code is text in the facts; a test runs it for many layers, so it cannot drif
 """
 from math import prod
 
+from .._axes import names
+
 CONV = {1: "Conv1d", 2: "Conv2d", 3: "Conv3d"}
-AXES = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 def pytorch_code(L):
@@ -33,7 +34,7 @@ def pytorch_code(L):
         f"padding={_t(L.padding)},",
         f"    groups={g}, bias={L.bias})",
         *_size_warning(L),
-        f"x = torch.randn{_t(L.input_shape_nchw)}  # (N, C, {AXES[d]})",
+        f"x = torch.randn{_t(L.input_shape_nchw)}  # (N, C, {names(d)})",
         f"y = conv(x)  # {_t(L.output_shape_nchw)}",
         "",
         "# The same layer as one matrix product, channels last: a row per output pixel.",
@@ -47,7 +48,7 @@ def pytorch_code(L):
             step = ", ".join(f"::{s}" for s in L.stride)
             lines.append(f"x_read = x[:, :, {step}]  # the pixels the stride reads")
             source = "x_read"
-        pixels = "N*" + AXES[d].replace(", ", "*") if source == "x" and not any(L.padding) else \
+        pixels = "N*" + names(d, "*") if source == "x" and not any(L.padding) else \
             "N * output pixels"
         lines.append(f"rows = {source}.permute{last}.reshape({out_pixels}, {cin})  "
                      f"# ({pixels}, Cin)")
@@ -78,7 +79,7 @@ def pytorch_code(L):
     back = _t((0, d + 1) + tuple(range(1, d + 1)))
     lines += [
         f"y2 = y2.reshape({_t((L.batch,) + L.output_size + (cout,))[1:-1]}).permute{back}  "
-        f"# back to (N, C, {AXES[d]})",
+        f"# back to (N, C, {names(d)})",
         "torch.testing.assert_close(y2, y)",
     ]
     said = "reshape + matmul"

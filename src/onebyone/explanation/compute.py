@@ -16,12 +16,12 @@ from math import prod
 
 import numpy as np
 
+from .._axes import names
 from ..errors import OneByOneError
 from . import facts, fmt
 
 
 FLOAT32 = 4
-ROWS = {1: "N*L", 2: "N*H*W", 3: "N*D*H*W"}  # what the rows of the channels-last product count
 
 
 def layer(batch, in_channels, out_channels, input_size, kernel, stride, padding, groups, bias):
@@ -104,7 +104,8 @@ def matrix_view(L):
     per_group = " per group" if g > 1 else ""
     last = facts.Product(
         left=(rows, depth), right=(depth, cout_g), result=(rows, cout_g), count=g,
-        meaning=f"one row per output pixel ({ROWS[L.dims]}), one column per filter{per_group}",
+        meaning=f"one row per output pixel (N*{names(L.dims, '*')}), one column per filter"
+                f"{per_group}",
     )
     first = facts.Product(
         left=(cout_g, depth), right=(depth, pixels), result=(cout_g, pixels), count=L.batch * g,

@@ -18,6 +18,7 @@ from math import prod
 
 import numpy as np
 
+from .._axes import conv_function
 from . import compute, fmt
 from .facts import DotProduct, Example, KernelSlide
 from .fmt import plural
@@ -148,9 +149,8 @@ def _dots(x, w, b, S):
 def _slides(x, w, S):
     """Filter 0 as its Cin/groups kernels: each slid over its own channel, then summed."""
     import torch
-    import torch.nn.functional as F
 
-    conv = (F.conv1d, F.conv2d, F.conv3d)[S.dims - 1]
+    conv = conv_function(S.dims)
     slides = []
     for c in range(S.in_channels // S.groups):
         one = conv(torch.from_numpy(x[None, c:c + 1]), torch.from_numpy(w[0:1, c:c + 1]),
@@ -163,7 +163,6 @@ def _slides(x, w, S):
 def example(layer, seed=0):
     """The worked example for `layer`: its stand-in, every value written out and checked."""
     import torch
-    import torch.nn.functional as F
 
     from ..core import conv1x1
 
@@ -179,7 +178,7 @@ def example(layer, seed=0):
     by_hand = np.zeros((cout,) + S.output_size)
     for d in dots:
         by_hand[(d.out_channel,) + d.pixel] = d.value
-    conv = (F.conv1d, F.conv2d, F.conv3d)[S.dims - 1]
+    conv = conv_function(S.dims)
     theirs = conv(torch.from_numpy(x[None]), torch.from_numpy(w),
                   torch.from_numpy(b) if S.bias else None, stride=S.stride, padding=S.padding,
                   groups=g).numpy()[0]

@@ -5,10 +5,8 @@ differently; the words and numbers are the same in both.
 """
 from math import prod
 
+from .._axes import names
 from .._units import IEC, SI, human
-
-
-AXES = {1: "L", 2: "H x W", 3: "D x H x W"}
 
 
 def shape(t):
@@ -82,7 +80,7 @@ def layer_title(L):
     kind = "1x1" if all(k == 1 for k in L.kernel) else x(L.kernel)
     return (f"{kind} Conv{L.dims}d: {x(L.input_size + (L.in_channels,))} -> "
             f"{plural(L.out_channels, 'filter')} -> {x(L.output_size + (L.out_channels,))}"
-            f" ({AXES[L.dims]} x C, batch {L.batch})")
+            f" ({names(L.dims, ' x ')} x C, batch {L.batch})")
 
 
 def at(nested, index):

@@ -22,6 +22,7 @@ from importlib import resources
 
 import numpy as np
 
+from .._axes import names
 from .._files import write_atomic
 from . import fmt, svg
 from .example import example_lines
@@ -78,7 +79,7 @@ def _layer(e, first):
             parts.append('<div class="drawings">')
             depth = "Cin" if m.im2col_is_identity else "Cin*K"
             per = "/groups" if L.groups > 1 else ""
-            pixels = {1: "L", 2: "H*W", 3: "D*H*W"}[L.dims]
+            pixels = names(L.dims, "*")
             parts.append(svg.product(m.channels_last, (f"N*{pixels}", depth + per),
                                      ("", "Cout" + per), "channels-last: pixels as rows"))
             parts.append(svg.product(m.channels_first, ("Cout" + per, depth + per),

@@ -7,9 +7,10 @@ that no string can reach typer's converters and turn into anything but this one-
 import numbers
 
 from .. import _checks
+from .._axes import SPATIAL_NAMES
 from ..errors import OneByOneError
 
-SPATIAL_LETTERS = {1: "l", 2: "hw", 3: "dhw"}
+SPATIAL_LETTERS = {d: "".join(axes).lower() for d, axes in SPATIAL_NAMES.items()}  # 2: "hw"
 EXAMPLE_SIZE = {"n": 1, "c": 192, "d": 8, "h": 28, "w": 28, "l": 28}  # for error messages
 
 

@@ -8,6 +8,7 @@ the output, because "192 channels shrink to 32" is the point of a 1x1 conv.
 from html import escape
 from math import log2
 
+from .._axes import names
 from . import fmt
 
 INK, INPUT, WEIGHT, OUTPUT = "#222", "#9ecae1", "#fdae6b", "#a1d99b"
@@ -80,7 +81,7 @@ def tensor(spatial, channels, name, fill=INPUT, scale=None):
     scale = depth_scale(channels) if scale is None else scale
     h, w, d = _len(grid[0]), _len(grid[1]), _depth(channels, scale)
     body = _box(20, 20, w, h, d, fill, rows=min(grid[0], 8), cols=min(grid[1], 8))
-    axes = {1: "L", 2: "H x W", 3: "D x H x W"}[len(spatial)]
+    axes = names(len(spatial), " x ")
     body += [
         _text(20 + w / 2, 20 + d + h + 16, f"{fmt.x(spatial)} ({axes})"),
         _text(20 + w + d + 6, 20 + d / 2 + 6, f"C = {channels}", anchor="start"),

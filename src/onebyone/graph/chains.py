@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from .patterns import CHAINS, as_tuple, is_bn, match_chain, module
+from .patterns import CHAINS, as_tuple, bias_or_zeros, is_bn, match_chain, module
 from .trace import shape_of
 
 PATTERNS = ("1x1 -> 1x1", "kxk -> 1x1", "1x1 -> kxk", "linear -> linear")
@@ -60,7 +60,7 @@ def why_not(ma, mb, pattern, bn=None):
 def shift(ma, bn=None):
     """The constant A (then bn) adds to every output pixel, per channel: A's bias, folded."""
     with torch.no_grad():
-        b = ma.bias if ma.bias is not None else ma.weight.new_zeros(ma.weight.shape[0])
+        b = bias_or_zeros(ma)
         if bn is None:
             return b
         scale = torch.rsqrt(bn.running_var + bn.eps)

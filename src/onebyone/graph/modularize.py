@@ -11,12 +11,12 @@ import operator
 import torch
 from torch import nn
 
+from .._axes import conv_module
 from .guards import InputGuard, static_shape
 
 from .layer_calls import CONSTANTS, CONV_OPS, layer_call, returns_tuple
 
 _BN = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d, 5: nn.BatchNorm3d}
-_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
 
 def modularize(gm):
@@ -109,7 +109,7 @@ def _module_for(gm, node, kind, args):
     if kind == "conv":
         groups = args["groups"]
         dims = CONV_OPS[node.target] or weight.ndim - 2
-        conv = _CONV[dims](weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
+        conv = conv_module(dims)(weight.shape[1] * groups, weight.shape[0], tuple(weight.shape[2:]),
                            args["stride"], args["padding"], args["dilation"], groups, bias is not None)
         conv.weight, conv.bias = _param(weight), None if bias is None else _param(bias)
         return conv.eval()

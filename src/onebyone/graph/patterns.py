@@ -147,3 +147,12 @@ def match_siblings(gm):
 
 def as_tuple(v, dims):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,) * dims
+
+
+def bias_or_zeros(m):
+    """A conv's or Linear's bias, or zeros in its place (one per output channel): what it adds.
+
+    >>> bias_or_zeros(nn.Conv2d(3, 2, 1, bias=False))
+    tensor([0., 0.])
+    """
+    return m.bias if m.bias is not None else m.weight.new_zeros(m.weight.shape[0])

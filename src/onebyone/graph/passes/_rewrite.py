@@ -41,6 +41,10 @@ def finish(gm):
     return gm
 
 
+# Why a rewrite that would fuse parameters of different requires_grad into one is skipped.
+MIXED_GRAD = "parameters differ in requires_grad (one weight cannot be both)"
+
+
 def requires_grad(*modules):
     """The requires_grad flag all the modules' parameters share, or None if they differ (a
     rewrite that fuses them into one tensor could not keep both, so it must not happen)."""

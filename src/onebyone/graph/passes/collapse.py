@@ -8,12 +8,12 @@ the single conv costs no more multiply-adds than the two (a 1x1 bottleneck is of
 import torch
 from torch import nn
 
+from ..._axes import conv_module
 from ..chains import chains, cheaper, why_not
-from ..patterns import as_tuple
-from ._rewrite import (called_once, clone, finish, keep_requires_grad, module, report, requires_grad,
-                       set_module)
+from ..patterns import as_tuple, bias_or_zeros
+from ._rewrite import (MIXED_GRAD, called_once, clone, finish, keep_requires_grad, module, report,
+                       requires_grad, set_module)
 
-_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
 
 def collapse(gm, only_if_cheaper=True):
@@ -46,7 +46,7 @@ def _next_pair(gm, only_if_cheaper, skipped):
         ma, mb = module(gm, a), module(gm, b)
         why = why_not(ma, mb, pattern) or ("" if called_once(gm, a, b) else "module shared")
         if not why and requires_grad(ma, mb) is None:
-            why = "parameters differ in requires_grad (one weight cannot be both)"
+            why = MIXED_GRAD
         if not why and only_if_cheaper and not cheaper(gm, a, b):
             why = "one conv would cost more multiply-adds than the two"
         if why:
@@ -61,11 +61,10 @@ def compose(ma, mb):
     """One conv computing mb(ma(x)): weights multiplied over the middle channels."""
     if isinstance(ma, nn.Linear):  # (O, M) @ (M, I): a Linear chain is a 1x1 -> 1x1 chain
         return _linear(mb.weight.double() @ ma.weight.double(),
-                       mb.weight.double() @ _bias(ma).double() + _bias(mb).double(), ma)
+                       mb.weight.double() @ bias_or_zeros(ma).double() + bias_or_zeros(mb).double(), ma)
     dims = ma.weight.ndim - 2
     wa, wb = ma.weight.double(), mb.weight.double()
-    ba = torch.zeros(wa.shape[0], dtype=wa.dtype) if ma.bias is None else ma.bias.double()
-    bb = torch.zeros(wb.shape[0], dtype=wa.dtype) if mb.bias is None else mb.bias.double()
+    ba, bb = bias_or_zeros(ma).double(), bias_or_zeros(mb).double()
     if all(k == 1 for k in wb.shape[2:]):  # A (any kernel) then 1x1 B: (O, M) @ (M, I, *k)
         weight = torch.einsum("om,mi...->oi...", wb.flatten(1), wa)
         bias = wb.flatten(1) @ ba + bb
@@ -75,16 +74,12 @@ def compose(ma, mb):
         weight = torch.einsum("om...,mi->oi...", wb, wa.flatten(1))
         bias = wb.sum(dim=tuple(range(2, wb.ndim))) @ ba + bb
         geometry, template = dict(stride=mb.stride, padding=mb.padding, dilation=mb.dilation), mb
-    new = _CONV[dims](weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), **geometry,
+    new = conv_module(dims)(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), **geometry,
                       device=wa.device, dtype=ma.weight.dtype)
     new.weight.copy_(weight)
     new.bias.copy_(bias)
     new.train(template.training)
     return new
-
-
-def _bias(m):
-    return m.bias if m.bias is not None else m.weight.new_zeros(m.weight.shape[0])
 
 
 def _linear(weight, bias, template):

@@ -6,11 +6,12 @@ The report gives each layer's relative weight error ||W - W_r||_F / ||W||_F.
 """
 import torch
 
+from ..._axes import conv_module
 from ...errors import OneByOneError
 
 from ..patterns import is_1x1
-from ._rewrite import (called_once, clone, finish, free_name, keep_requires_grad, module, report,
-                       requires_grad, set_module)
+from ._rewrite import (MIXED_GRAD, called_once, clone, finish, free_name, keep_requires_grad, module,
+                       report, requires_grad, set_module)
 
 
 def low_rank(gm, rank=None, energy=0.999):
@@ -34,7 +35,7 @@ def low_rank(gm, rank=None, energy=0.999):
             continue
         flag = requires_grad(m)
         if flag is None:
-            skipped.append(f"{node.target}: weight and bias differ in requires_grad")
+            skipped.append(f"{node.target}: {MIXED_GRAD}")
             continue
         w = m.weight.detach().double().flatten(1)  # (Cout, Cin)
         u, s, vt = torch.linalg.svd(w, full_matrices=False)
@@ -59,7 +60,7 @@ def low_rank(gm, rank=None, energy=0.999):
 def _pair(m, v, us):
     """Cin -> r with m's stride and padding, then r -> Cout with m's bias."""
     dims, k = m.weight.ndim - 2, (1,) * (m.weight.ndim - 2)
-    conv = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[dims]
+    conv = conv_module(dims)
     kw = dict(device=m.weight.device, dtype=m.weight.dtype)
     first = conv(v.shape[1], v.shape[0], k, stride=m.stride, padding=m.padding, bias=False, **kw)
     second = conv(us.shape[1], us.shape[0], k, bias=m.bias is not None, **kw)

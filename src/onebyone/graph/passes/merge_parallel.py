@@ -17,9 +17,9 @@ import operator
 import torch
 
 from ...nn import Conv1x1
-from ..patterns import match_siblings
-from ._rewrite import (called_once, clone, finish, free_name, keep_requires_grad, module, report,
-                       requires_grad)
+from ..patterns import bias_or_zeros, match_siblings
+from ._rewrite import (MIXED_GRAD, called_once, clone, finish, free_name, keep_requires_grad, module,
+                       report, requires_grad)
 
 
 def merge_parallel(gm):
@@ -72,7 +72,7 @@ def _why_not(gm, nodes, convs):
     if not called_once(gm, *nodes):
         return "a module is called more than once"
     if requires_grad(*convs) is None:
-        return "their parameters differ in requires_grad (one weight cannot be both)"
+        return MIXED_GRAD
     return ""
 
 
@@ -81,8 +81,7 @@ def _merged(convs):
     """One conv whose output channels are the convs' output channels, in order."""
     first = convs[0]
     weight = torch.cat([m.weight for m in convs])
-    biases = [m.bias if m.bias is not None else torch.zeros_like(m.weight[:, 0].flatten())
-              for m in convs]
+    biases = [bias_or_zeros(m) for m in convs]
     if isinstance(first, torch.nn.Linear):
         new = torch.nn.Linear(first.in_features, weight.shape[0], device=weight.device,
                               dtype=weight.dtype)
