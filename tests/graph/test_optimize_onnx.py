@@ -19,6 +19,7 @@ pytest.importorskip("onnx2torch")
 from onnx import TensorProto, helper  # noqa: E402
 
 SHAPE = (1, 3, 64, 64)
+pytestmark = pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export")
 
 
 def export(model, path, dynamo=False, **options):
@@ -157,3 +158,71 @@ def test_ops_onnx2torch_cannot_convert_are_named_in_one_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert exit.value.code == 2 and "Shrink, ThresholdedRelu" in err and len(err.strip().splitlines()) == 1
     assert os.listdir(tmp_path) == ["bad.onnx"]
+
+
+class TokenMlp(torch.nn.Module):
+    """Two Linear layers on tokens with nothing between: exporters write each as MatMul + Add."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm, self.up, self.down = torch.nn.LayerNorm(16), torch.nn.Linear(16, 32), torch.nn.Linear(32, 8)
+
+    def forward(self, x):
+        return self.down(self.up(self.norm(x)))
+
+
+@pytest.mark.parametrize("dynamo", [False, True])
+def test_matmul_and_add_become_a_linear_the_passes_collapse(dynamo, tmp_path):
+    torch.manual_seed(0)
+    model, x = TokenMlp().eval(), torch.randn(2, 10, 16)
+    path = str(tmp_path / "mlp.onnx")
+    with torch.no_grad():
+        torch.onnx.export(model, (x,), path, dynamo=dynamo, **({"external_data": False} if dynamo else {}))
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert ops.count("MatMul") == 2 and ops.count("Add") == 2 and "Gemm" not in ops
+    converted = onnx_convert.to_torch(onnx.load(path), (x,))
+    kinds = [type(m).__name__ for m in converted.children()]
+    assert kinds.count("Linear") == 2 and not [k for k in kinds if k.startswith("OnnxMatMul")]
+    result, report = onebyone.optimize(path, x, speed=False)
+    assert {p["pass"]: p["changed"] for p in report["passes"]}["collapse"] == 1
+    assert [type(m).__name__ for m in result.children()].count("Linear") == 1
+    assert report["after"]["macs"] < report["before"]["macs"]
+    fresh = torch.randn(2, 10, 16)
+    with torch.no_grad():
+        assert_matches(result(fresh), on_file(path, fresh)[0])
+
+
+@pytest.fixture(scope="module")
+def toy_file(tmp_path_factory):
+    """conv -> BatchNorm -> ReLU -> 1x1 conv -> BatchNorm, exported with static shapes 1x3x12x12."""
+    torch.manual_seed(0)
+    model = randomize_bn(torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.BatchNorm2d(16),
+                                             torch.nn.ReLU(), torch.nn.Conv2d(16, 8, 1), torch.nn.BatchNorm2d(8)))
+    path = tmp_path_factory.mktemp("toy") / "toy.onnx"
+    with torch.no_grad():
+        torch.onnx.export(model, (torch.randn(1, 3, 12, 12),), path, dynamo=False, do_constant_folding=False)
+    return str(path)
+
+
+def test_the_proof_is_onnxruntime_on_the_file_not_the_converted_graph(toy_file, monkeypatch):
+    convert = onnx_convert.to_torch
+
+    def off_by_a_bit(model, inputs):  # a converter bug: one weight 1% off
+        gm = convert(model, inputs)
+        conv = next(m for m in gm.modules() if isinstance(m, torch.nn.Conv2d))
+        with torch.no_grad():
+            conv.weight.mul_(1.01)
+        return gm
+
+    monkeypatch.setattr(onnx_convert, "to_torch", off_by_a_bit)
+    with pytest.raises(onebyone.OneByOneError, match="expected an ONNX model onnx2torch converts faithfully"):
+        onebyone.optimize(toy_file, (1, 3, 12, 12), speed=False)
+
+
+def test_cli_reads_a_static_files_shape_without_input(toy_file, tmp_path):
+    text = run("optimize", toy_file, "-o", str(tmp_path / "m.onnx"), "--no-speed", "--runs", "2")
+    assert "re-loaded" in text and "fold_bn" in text
+    engine = engines.load(tmp_path / "m.onnx")
+    assert engine.signature.inputs == [((1, 3, 12, 12), "float32")]
+    x = torch.randn(1, 3, 12, 12)
+    assert_matches(engine(x), on_file(toy_file, x)[0])

@@ -28,7 +28,9 @@ def optimize(
     passes: str = typer.Option(None, "--passes", show_default=False,
                                help="Comma-separated passes (default: every lossless one, i.e. "
                                "onebyone.graph.passes.DEFAULT); add low_rank to opt in."),
-    input: str = typer.Option("1,3,224,224", "--input", help="Input shape, comma separated."),
+    input: str = typer.Option(None, "--input", show_default=False,
+                              help="Input shape, comma separated (default: an ONNX file's own "
+                              "fixed shape, else 1,3,224,224); fills an ONNX file's symbolic dims."),
     rank: int = typer.Option(None, "--rank", help="low_rank: keep this many singular values."),
     energy: float = typer.Option(0.999, "--energy", help="low_rank: keep this share of sum(s^2)."),
     lossy_tolerance: float = typer.Option(0.05, "--lossy-tolerance",
@@ -57,7 +59,8 @@ def optimize(
         def say(step):
             status.update(f"[{time.perf_counter() - start:.0f} s] {step}")
 
-        module, inputs = load(model), make_inputs(input)
+        module = load(model)
+        inputs = make_inputs(input or _fixed_shape(module) or "1,3,224,224")
         warnings.simplefilter("ignore", UserWarning)  # roll-backs are shown in the table below
         result, report = run(module, inputs, DEFAULT if passes is None else passes, target=target,
                              rank=rank, energy=energy, lossy_tolerance=lossy_tolerance, speed=speed,
@@ -79,6 +82,12 @@ def optimize(
     console.print(f"saved {out}{extra} for {report['target']}: re-loaded and reproduces the model "
                   f"within {report['tolerance']:.0e} (onebyone.graph.engines.load reads it back)",
                   markup=False, highlight=False)
+
+
+def _fixed_shape(module):
+    from ..graph import onnx_convert
+
+    return onnx_convert.fixed_shape(module) if onnx_convert.is_onnx(module) else None
 
 
 def _suffixes():

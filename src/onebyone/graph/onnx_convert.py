@@ -2,8 +2,9 @@
 as the reference every step is proven against.
 
 The converter is onnx2torch (``convert``): a Conv becomes an ``nn.ConvNd``, a BatchNormalization on
-constants an ``nn.BatchNormNd``, a Gemm by a constant matrix an ``nn.Linear``, so fold_bn,
-collapse and merge_parallel find what they find in a PyTorch model. Before it runs, the model
+constants an ``nn.BatchNormNd``, a Gemm by a constant matrix an ``nn.Linear``, and a MatMul by a
+constant matrix (plus its bias Add) an ``nn.Linear`` too (onnx_linear), so fold_bn, collapse and
+merge_parallel find what they find in a PyTorch model. Before it runs, the model
 goes through the one ONNX front end (onnx_read: symbolic dims from the example, weights behind
 Constant/Identity nodes made initializers). onnx2torch 1.5 has converters up to opset 17 (no
 Identity-19, ReduceMean-18 or Reshape-19, which torch's exporter writes at opset 20): a model it
@@ -16,6 +17,7 @@ import torch
 
 from ..errors import OneByOneError, cause_line, first_line
 from .engines.export import IO_NAMES
+from .onnx_linear import matmuls_to_linear
 from .onnx_read import graph_inputs, read_onnx
 
 OPSET = 17  # the newest opset every onnx2torch 1.5 converter the torchvision models need covers
@@ -52,7 +54,23 @@ def to_torch(model, inputs):
                             f"{cause_line(e)}") from e
     gm.meta[IO_NAMES] = {"inputs": [v.name for v in graph_inputs(model.graph)],
                          "outputs": [v.name for v in model.graph.output]}
+    matmuls_to_linear(gm)
     return _tuple_outputs(gm).eval()
+
+
+def fixed_shape(model):
+    """The input shape of an ONNX model with one input whose dims are all fixed, else None.
+
+    >>> from onnx import helper, TensorProto
+    >>> g = helper.make_graph([], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])], [])
+    >>> fixed_shape(helper.make_model(g)), fixed_shape(helper.make_model(helper.make_graph([], "g", [], [])))
+    ((1, 3, 8, 8), None)
+    """
+    inputs = graph_inputs(model.graph)
+    dims = inputs[0].type.tensor_type.shape.dim if len(inputs) == 1 else []
+    if not dims or not all(d.HasField("dim_value") for d in dims):
+        return None
+    return tuple(d.dim_value for d in dims)
 
 
 def reference(model, inputs):

@@ -83,7 +83,8 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
     reference = [_reference_run(original, inputs)] + verify.outputs(original, checks[1:])
     exact_tol = verify.tolerance(reference)
     say("trace")
-    gm, traced = _traced(model, inputs, checks, reference, exact_tol)
+    faithful = "a model torch.fx traces" if original is model else "an ONNX model onnx2torch converts"
+    gm, traced = _traced(model, inputs, checks, reference, exact_tol, faithful)
     per_target = speed or target != "torch"  # choosing passes per target needs timing
     steps, current, current_out = [], gm, traced
     for name in names if not per_target else [n for n in names if n not in LAYOUT]:
@@ -132,7 +133,7 @@ def _targets_of(target):
     return wanted
 
 
-def _traced(model, inputs, checks, reference, tol):
+def _traced(model, inputs, checks, reference, tol, faithful):
     """(graph, its outputs), the graph checked against the model: a trace can miss what eager
     code does (an in-place write through a second name, a buffer's update), and every pass is
     judged against the graph before it, so the graph itself must be the model."""
@@ -141,7 +142,7 @@ def _traced(model, inputs, checks, reference, tol):
     outputs = first + verify.outputs(gm, checks[1:])
     found = verify.compare(reference, outputs)
     if not found["error"] <= tol:
-        raise OneByOneError(f"expected a model torch.fx traces faithfully; its graph differs from "
+        raise OneByOneError(f"expected {faithful} faithfully; its graph differs from "
                             f"the model at output {found['worst']} ({found['why']}: error "
                             f"{found['error']:.2e}, tolerance {tol:.0e})")
     return gm, outputs
