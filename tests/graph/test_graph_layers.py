@@ -68,7 +68,7 @@ FLOORS = [
     {"census", "cost", "chains", "findings", "inspect", "onnx_inspect"},  # analysis
     {"passes"},  # rewrites, built on the analysis
     {"engines"},  # where a graph runs
-    {"steps", "targets", "onnx_convert", "optimize"},  # optimize and what it runs
+    {"steps", "targets", "onnx_convert", "int8", "optimize"},  # optimize and what it runs
     {""},  # the package's face: onebyone.graph itself
 ]
 # The one circle left: Engine.save re-loads its artifact through the package's load(), which

@@ -39,6 +39,17 @@ def optimize(
                                "(interleaved); without it, torch keeps every verified pass untimed."),
     runs: int = typer.Option(7, "--runs", min=1, help="Timed rounds; the report gives medians."),
     json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    int8: bool = typer.Option(False, "--int8", help="Also try int8 (onnxruntime, openvino) within "
+                              "the error budget; the faster of fp32 and int8 is written."),
+    calibration: str = typer.Option(None, "--calibration", help="--int8: calibration inputs, a "
+                                    "directory of images or a .npy/.pt tensor file (default: "
+                                    "random inputs, and the report says so)."),
+    budget: str = typer.Option(None, "--budget", help="--int8: the relative error bound per "
+                               "output (default 0.05, with top-1 agreement >= 99%)."),
+    mean: str = typer.Option(None, "--mean", help="--int8 images: per-channel mean, e.g. "
+                             "0.485,0.456,0.406."),
+    std: str = typer.Option(None, "--std", help="--int8 images: per-channel std."),
+    size: int = typer.Option(None, "--size", min=1, help="--int8 images: resized to this size."),
 ):
     """Fold BatchNorm, collapse linear chains, merge parallel 1x1 convs, use the fast op; verify
     each; then run it in an engine, verified there, and save what that engine runs."""
@@ -50,6 +61,7 @@ def optimize(
     from ..graph.trace import make_inputs
 
     target, out = _target_and_path(target, out)
+    int8_options = _int8_options(int8, calibration, budget, mean, std, size, target)
     check_writable(out, "-o")  # before minutes of tracing, compiling and verifying, not after
     start = time.perf_counter()
     # A status line on stderr, updated per step (compile's warm-up alone takes 10-45 s here);
@@ -64,7 +76,7 @@ def optimize(
         warnings.simplefilter("ignore", UserWarning)  # roll-backs are shown in the table below
         result, report = run(module, inputs, DEFAULT if passes is None else passes, target=target,
                              rank=rank, energy=energy, lossy_tolerance=lossy_tolerance, speed=speed,
-                             runs=runs, progress=say)
+                             runs=runs, progress=say, **int8_options)
         if target == "auto":
             out += _suffixes()[report["target"]]
         engine = result if isinstance(result, engines.Engine) else \
@@ -78,9 +90,15 @@ def optimize(
     console = Console()  # the terminal's width (COLUMNS when piped): long lines wrap, not spill
     render.print_optimization(report, console)
     _print_targets(report, lambda line: console.print(line, markup=False, highlight=False))
+    if "int8" in report:
+        from ..graph.int8.render import print_int8
+
+        print_int8(report["int8"], console)
     extra = " and its .bin" if report["target"] == "openvino" else ""
-    console.print(f"saved {out}{extra} for {report['target']}: re-loaded and reproduces the model "
-                  f"within {report['tolerance']:.0e} (onebyone.graph.engines.load reads it back)",
+    within = (f"within the int8 budget (error {report['error']:.1e}, bound {report['tolerance']:.0e}, "
+              "on the held-out inputs)" if report["precision"] == "int8" else f"within {report['tolerance']:.0e}")
+    console.print(f"saved {out}{extra} for {report['target']} ({report['precision']}): re-loaded and "
+                  f"reproduces the model {within} (onebyone.graph.engines.load reads it back)",
                   markup=False, highlight=False)
 
 
@@ -88,6 +106,38 @@ def _fixed_shape(module):
     from ..graph import onnx_convert
 
     return onnx_convert.fixed_shape(module) if onnx_convert.is_onnx(module) else None
+
+
+def _int8_options(int8, calibration, budget, mean, std, size, target):
+    """optimize's int8 keywords from the flags, or one OneByOneError before any work."""
+    given = [f for f, v in (("--calibration", calibration), ("--budget", budget), ("--mean", mean),
+                            ("--std", std), ("--size", size)) if v is not None]
+    if not int8:
+        if given:
+            raise OneByOneError(f"expected --int8 with {', '.join(given)}; got {given[0]} without it")
+        return {}
+    from ..graph.int8 import check_targets
+
+    check_targets(["onnxruntime", "openvino"] if target == "auto" else [target])
+    if budget is not None:
+        try:
+            budget = float(budget)
+        except ValueError:
+            raise OneByOneError(f"expected --budget a number (the relative error bound); got {budget!r}") from None
+    preprocess = {k: v for k, v in (("mean", _floats(mean, "--mean")), ("std", _floats(std, "--std")),
+                                    ("size", size)) if v is not None}
+    return {"precision": "int8", "calibration": calibration, "budget": budget,
+            "preprocess": preprocess or None}
+
+
+def _floats(text, flag):
+    if text is None:
+        return None
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise OneByOneError(f"expected {flag} comma-separated numbers such as 0.485,0.456,0.406; "
+                            f"got {text!r}") from None
 
 
 def _suffixes():

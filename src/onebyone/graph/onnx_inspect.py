@@ -36,7 +36,7 @@ def inspect_onnx(model, inputs, name="model"):
     result = Inspection(name, [list(t.shape) for t in inputs])
     total_macs, convs = 0, {}
     for i, node in enumerate(g.node):
-        macs = _macs(node, inits, shapes)
+        macs = node_macs(node, inits, shapes)
         total_macs += macs
         w = inits.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
         if w is None or any(k != 1 for k in w.shape[2:]):
@@ -78,7 +78,8 @@ def _fix_input_shapes(model, inputs):
                     d.dim_value = size
 
 
-def _macs(node, inits, shapes):
+def node_macs(node, inits, shapes):
+    """Multiply-adds of one ONNX Conv, Gemm or MatMul node by a weight initializer (else 0)."""
     out = shapes.get(node.output[0]) if node.output else None
     w = inits.get(node.input[1]) if len(node.input) > 1 else None
     if not out or w is None:

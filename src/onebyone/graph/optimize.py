@@ -5,7 +5,7 @@ import copy
 import torch
 
 from ..errors import OneByOneError, cause_line
-from . import engines, onnx_convert, targets, verify
+from . import engines, int8, onnx_convert, targets, verify
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
@@ -20,7 +20,8 @@ from .trace import kept_whole, make_inputs, propagate, trace
 LAYOUT = ("merge_parallel", "swap", "memory_format")
 
 
-def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", rank=None, energy=0.999,
+def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", precision="fp32",
+             calibration=None, budget=None, held_out=None, preprocess=None, rank=None, energy=0.999,
              lossy_tolerance=0.05, speed=True, runs=7, n_random=2, seed=0, progress=None):
     """The model rewritten and handed to an engine, verified there, and a report.
 
@@ -45,6 +46,18 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", rank=
     also times the model and the result interleaved (median of ``runs``). progress(step), if
     given, hears each step (trace, passes, export, warm-up, timing).
 
+    precision="int8" (opt-in; "fp32" is the default) adds int8 candidates on the int8 engines
+    among the targets (onnxruntime, openvino; target "auto" or one of them): the fp32 result's
+    graph quantized by onnxruntime.quantization (static QDQ, weights per channel), calibrated
+    on ``calibration`` (a directory of images, preprocessed by preprocess=dict(mean=, std=,
+    size=), a .npy/.pt tensor file, an iterable of tensors or tuples; random inputs when None,
+    and the report says so), judged on ``held_out`` inputs (same forms; default: part of the
+    calibration data, or fresh random inputs) against ``budget`` (None: a relative error bound
+    and top-1 agreement; a number: that relative bound; a callable(float_outputs,
+    int8_outputs) -> bool). Layers costing most error are kept float until the budget is met.
+    The fastest fp32 or within-budget int8 candidate is returned; report["precision"] says
+    which, report["int8"] says per layer what ran int8 and why (onebyone.graph.int8).
+
     >>> import torch
     >>> model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1), torch.nn.BatchNorm2d(8)).eval()
     >>> gm, report = optimize(model, (1, 3, 8, 8), speed=False)
@@ -55,13 +68,17 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", rank=
     ('onnxruntime', torch.Size([1, 8, 8, 8]))
     """
     _targets_of(target)  # a bad target is an error before any work
+    if precision not in ("fp32", "int8"):
+        raise OneByOneError(f"expected precision 'fp32' or 'int8'; got {precision!r}")
+    int8_options = None if precision == "fp32" else {
+        "calibration": calibration, "held_out": held_out, "budget": budget, "preprocess": preprocess}
     with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
         return _optimize(load(model), example_input, passes, target, rank, energy, lossy_tolerance,
-                         speed, runs, n_random, seed, progress)
+                         speed, runs, n_random, seed, progress, int8_options)
 
 
 def _optimize(model, example_input, passes, target, rank, energy, lossy_tolerance, speed, runs,
-              n_random, seed, progress):
+              n_random, seed, progress, int8_options):
     say = progress or (lambda step: None)
     names = _selected(passes)
     inputs = make_inputs(example_input, seed=seed)
@@ -75,6 +92,8 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
     if training is not None:
         raise OneByOneError(f"expected a model in eval mode (call model.eval()); got {training} "
                             "in training mode")
+    plan = None if int8_options is None else int8.prepare(_targets_of(target), inputs, seed=seed,
+                                                          **int8_options)  # before any work
     checks = verify.check_inputs(inputs, n_random, seed)
     # The reference runs on a copy, first (it initialises lazy modules, which the traced copy
     # then inherits): the user's buffers and lazy parameters never move.
@@ -101,12 +120,18 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
             seed=seed, progress=say)
         result = current if chosen["target"] == "torch" else result  # torch: the graph itself
         error = chosen["targets"][chosen["target"]]["error"]
+        if plan is not None:
+            result, chosen["target"], chosen["int8"] = int8.select(
+                current, original, inputs, plan, (result, chosen["target"]), runs=runs, progress=say)
     else:
         result, error = current, verify.error(reference, current_out)
         chosen = {"target": "torch", "targets": {"torch": {"error": error, "tolerance": exact_tol}},
                   "skipped": {}}
+    precision = "int8" if chosen.get("int8", {}).get("returned") == "int8" else "fp32"
+    if precision == "int8":  # verified within the budget, not the exact tolerance
+        error, exact_tol = result.verified["error"], result.verified["tolerance"]
     report = {"passes": steps, "before": totals(gm), "after": totals(current), "error": error,
-              "tolerance": exact_tol, "input": [list(t.shape) for t in inputs], **chosen, "speed": None,
+              "tolerance": exact_tol, "precision": precision, "input": [list(t.shape) for t in inputs], **chosen, "speed": None,
               "kept_whole": [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]}
     if speed:
         say("timing the model and the result")

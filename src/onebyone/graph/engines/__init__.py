@@ -33,7 +33,7 @@ TARGETS = {
 }
 SUFFIXES = {".pt": "torch", ".pt2": "compile", ".onnx": "onnxruntime", ".xml": "openvino"}
 
-__all__ = ["TARGETS", "SUFFIXES", "Engine", "available", "build", "load", "verify", "target_of"]
+__all__ = ["TARGETS", "SUFFIXES", "Engine", "available", "build", "from_onnx", "load", "verify", "target_of"]
 
 
 def available():
@@ -103,6 +103,15 @@ def verify(engine, reference, example, n_random=2, seed=0):
                             f"({found['why'] or 'worst output'} at output {found['worst']!r})")
     engine.verified = {"inputs": checks, "reference": expected, "error": error, "tolerance": tolerance}
     return engine
+
+
+def from_onnx(target, data, signature):
+    """An onnxruntime or OpenVINO engine over serialized ONNX (an export, or its int8 QDQ form)
+    with the given signature; not yet verified (see verify, and graph.int8 for int8)."""
+    if target not in ("onnxruntime", "openvino"):
+        raise OneByOneError(f"expected onnxruntime or openvino to run an ONNX model; got {target!r}")
+    with denormals_flushed():  # sessions set the flags while loading: ours restores them
+        return _module(target).from_onnx(data, signature)
 
 
 def load(path):

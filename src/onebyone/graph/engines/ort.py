@@ -41,11 +41,16 @@ class OnnxRuntimeEngine(Engine):
 
 
 def build(model, example, signature):
+    return from_onnx(onnx_bytes(model, example), signature)
+
+
+def from_onnx(data, signature):
+    """An engine over serialized ONNX (the export, or its int8 QDQ form) with the signature."""
     require("onnxruntime", "onnx")
     require("onnx", "onnx")
     import onnx
 
-    proto = onnx.load_from_string(onnx_bytes(model, example))
+    proto = onnx.load_from_string(data)
     onnx.helper.set_model_props(proto, {_KEY: signature.dumps()})
     return OnnxRuntimeEngine(proto.SerializeToString(), signature)
 

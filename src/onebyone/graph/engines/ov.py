@@ -53,10 +53,15 @@ class OpenVinoEngine(Engine):
 
 
 def build(model, example, signature):
+    return from_onnx(onnx_bytes(model, example), signature)
+
+
+def from_onnx(data, signature):
+    """An engine over serialized ONNX (the export, or its int8 QDQ form) with the signature."""
     require("openvino", "openvino")
     import openvino as ov
 
-    ov_model = ov.Core().read_model(onnx_bytes(model, example))
+    ov_model = ov.Core().read_model(data)
     ov_model.set_rt_info(signature.dumps(), _KEY)
     return OpenVinoEngine(ov_model, signature)
 

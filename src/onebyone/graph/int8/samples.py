@@ -1,0 +1,40 @@
+"""Calibration and held-out inputs for int8: the user's own, or random ones said in words.
+
+Both are read by onebyone.graph.calibration.inputs (a directory of images preprocessed by
+mean/std/size, a .npy/.pt tensor file, a tensor, an iterable of tensors or tuples; None for
+seeded random inputs, and its sentence says so).
+
+Held-out inputs judge the budget and are never calibrated on: the user's ``held_out`` if given
+(every input of it, in order, so a metric can read the user's labels), else with random
+calibration fresh random inputs of another seed, else the last quarter of the user's inputs
+(the rest calibrate; with a single input, that one judges too, and the report says so).
+"""
+from ..calibration import inputs
+
+COUNT = 16  # random calibration inputs (the issue measured 16 random inputs: 2-5 s)
+HELD_OUT = 8  # random held-out inputs
+GIVEN = 64  # at most this many of the user's calibration inputs are read (a quarter held out)
+
+
+def split(calibration, held_out, example, preprocess=None, seed=0):
+    """(calibration inputs, held-out inputs, {"calibration": words, "held_out": words}).
+
+    >>> import torch
+    >>> calib, held, words = split([torch.ones(1, 2)] * 8, None, (torch.zeros(1, 2),))
+    >>> len(calib), len(held), words["held_out"]
+    (6, 2, 'the last 2 of the 8 inputs given (the other 6 calibrate)')
+    """
+    preprocess = preprocess or {}
+    calib, words = inputs(calibration, example, count=COUNT if calibration is None else GIVEN,
+                          seed=seed, **preprocess)
+    if held_out is not None:
+        held, held_words = inputs(held_out, example, count=None, seed=seed + 1, **preprocess)
+    elif calibration is None:
+        held, held_words = inputs(None, example, count=HELD_OUT, seed=seed + 1)
+    elif len(calib) == 1:
+        held, held_words = calib, "the one calibration input (no other was given)"
+    else:
+        n = max(1, len(calib) // 4)
+        calib, held = calib[:-n], calib[-n:]
+        held_words = f"the last {n} of the {len(calib) + n} inputs given (the other {len(calib)} calibrate)"
+    return calib, held, {"calibration": words, "held_out": held_words}

@@ -1,0 +1,200 @@
+"""optimize(precision="int8"): the budget, the per-layer fallback, int8 only when asked, the
+artifact re-verified within the budget, and bad input (one error, CLI exit 2, nothing written)."""
+import os
+
+import onnx
+
+import pytest
+import torch
+from graph_toys import randomize_bn
+from torch import nn
+
+import onebyone
+from onebyone.cli import main
+from onebyone.graph import engines
+from onebyone.graph.engines.base import Signature
+from onebyone.graph.engines.export import onnx_bytes
+from onebyone.graph.int8 import Budget
+from onebyone.graph.int8.quantize import Quantizer, int8_layers
+from onebyone.graph.int8.search import search
+from onebyone.graph.int8.select import _verified
+from onebyone.graph.speed import denormals_flushed
+
+SHAPE = (1, 3, 8, 8)
+
+
+def dead_channel_toy():
+    """Three 1x1 convs; the middle one quantizes badly: its weights from input channel 0 are
+    1000x the others, and channel 0 is always 0 (a dead ReLU channel). In float the huge
+    weights add nothing; in int8 they set every output channel's weight scale, and the
+    weights that matter round to zero."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 16, 1), nn.ReLU(), nn.Conv2d(16, 16, 1), nn.ReLU(),
+                          nn.Conv2d(16, 8, 1)).eval()
+    with torch.no_grad():
+        model[0].weight[0] = 0
+        model[0].bias[0] = -1
+        model[2].weight[:, 0] = 1000
+    return model
+
+
+@pytest.fixture(scope="module", params=["onnxruntime", "openvino"])
+def toy_search(request):
+    """The toy quantized, its layers searched in each int8 engine against a 1e-1 budget."""
+    model = dead_channel_toy()
+    gen = torch.Generator().manual_seed(1)
+    calib = [(torch.randn(SHAPE, generator=gen),) for _ in range(8)]
+    held = [(torch.randn(SHAPE, generator=gen),) for _ in range(4)]
+    example = (torch.randn(SHAPE, generator=gen),)
+    with torch.no_grad():
+        reference = [model(*x) for x in held]
+    signature = Signature.of(example, model(*example))
+    quantizer = Quantizer(onnx_bytes(model, example), calib)
+    budget = Budget(0.1)
+
+    def evaluate(data):
+        engine = engines.from_onnx(request.param, data, signature)
+        with denormals_flushed():
+            return engine, [engine(*x) for x in held]
+
+    found = search(quantizer, evaluate, lambda out: budget.judge(reference, out))
+    return {"target": request.param, "model": model, "quantizer": quantizer, "found": found, "held": held,
+            "reference": reference, "budget": budget, "evaluate": evaluate}
+
+
+def test_the_layer_that_quantizes_badly_is_kept_float_and_only_it(toy_search):
+    q, found = toy_search["quantizer"], toy_search["found"]
+    first, middle, last = (layer["node"] for layer in q.layers)
+    all_int8 = toy_search["evaluate"](q())[1]
+    assert not toy_search["budget"].judge(toy_search["reference"], all_int8)["met"]  # the toy bites
+    kept = [k["node"] for k in found["kept_float"]]
+    assert found["met"] and kept[0] == middle  # measured costliest, so kept float first
+    assert found["verdict"]["error"] <= toy_search["budget"].relative
+    assert int8_layers(found["data"]) == {first, middle, last} - set(kept)  # read from the graph
+    if toy_search["target"] == "openvino":
+        assert kept == [middle]
+    else:  # onnxruntime's optimizer runs the float conv between two QDQ tensors in int8 anyway
+        # (measured): the layer after it goes float too, and the first stays int8
+        assert kept == [middle, last]
+    # the ranking measured every int8 layer once, plus the two reduce_range variants and a
+    # build per step kept float
+    assert found["builds"] == 2 + 3 + len(kept)
+
+
+def test_an_int8_artifact_is_saved_reloaded_and_rechecked_within_the_budget(toy_search, tmp_path):
+    found = toy_search["found"]
+    _verified(found, toy_search["held"], toy_search["reference"], toy_search["budget"])
+    engine = found["engine"]
+    path = engine.save(str(tmp_path / f"int8{engine.suffixes[0]}"))
+    again = engines.load(path)
+    if engine.target == "onnxruntime":
+        assert int8_layers(again.data) == int8_layers(found["data"])
+    else:  # OpenVINO reads each QDQ pair as one FakeQuantize: one per quantized tensor
+        ops = [op.get_type_name() for op in again.model.get_ops()]
+        qdq = [n.op_type for n in onnx.load_from_string(found["data"]).graph.node]
+        assert ops.count("FakeQuantize") + ops.count("Convert") >= qdq.count("QuantizeLinear") > 0
+    with denormals_flushed():
+        got = [again(*x) for x in toy_search["held"]]
+    assert toy_search["budget"].judge(toy_search["reference"], got)["met"]
+
+
+def test_a_budget_is_a_number_or_a_callable(toy_search):
+    ref, held = toy_search["reference"], toy_search["held"]
+    out = toy_search["evaluate"](toy_search["found"]["data"])[1]
+    error = Budget().judge(ref, out)["error"]
+    assert error > 0
+    assert Budget(error * 2).judge(ref, out)["met"] and not Budget(error / 2).judge(ref, out)["met"]
+    seen = []
+    assert not Budget(lambda r, c: seen.append((len(r), len(c))) or False).judge(ref, out)["met"]
+    assert seen == [(len(held), len(held))]
+    for bad in ("0.05", float("nan"), -1.0, 0, True):
+        with pytest.raises(onebyone.OneByOneError, match="budget"):
+            Budget(bad)
+    with pytest.raises(onebyone.OneByOneError, match="return True or False"):
+        Budget(lambda r, c: "yes").judge(ref, out)
+    with pytest.raises(onebyone.OneByOneError, match="raised ZeroDivisionError"):
+        Budget(lambda r, c: 1 / 0).judge(ref, out)
+
+
+def test_nan_in_the_int8_output_misses_the_budget(toy_search):
+    ref = toy_search["reference"]
+    out = [r.clone() for r in ref]
+    out[0].view(-1)[3] = float("nan")
+    verdict = Budget(1e9).judge(ref, out)
+    assert not verdict["met"] and verdict["error"] == float("inf")
+
+
+def small_net():
+    torch.manual_seed(0)
+    return randomize_bn(nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.ReLU(),
+                                      nn.Conv2d(16, 8, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+
+
+@pytest.fixture(scope="module")
+def int8_run():
+    model = small_net()
+    result, report = onebyone.optimize(model, SHAPE, target="onnxruntime", precision="int8", runs=3)
+    return model, result, report
+
+
+def test_int8_reports_every_layer_with_its_reason_and_times_both(int8_run):
+    model, result, report = int8_run
+    r8 = report["int8"]
+    assert "random" in r8["calibration"] and "random" in r8["held_out"]  # said in words
+    assert [layer["kind"] for layer in r8["layers"]] == ["conv", "pointwise"]
+    assert all(layer["why"] for layer in r8["layers"])
+    macs = [layer["macs"] for layer in r8["layers"]]
+    share = sum(m for m, layer in zip(macs, r8["layers"]) if layer["precision"] == "int8") / sum(macs)
+    assert r8["int8_macs_share"] == pytest.approx(share)
+    t = r8["targets"]["onnxruntime"]
+    assert t["float_ms"] > 0 and (t["int8_ms"] is None) == (not t["met"])
+    assert report["precision"] == r8["returned"] and report["target"] == "onnxruntime"
+    is_int8 = bool(int8_layers(result.data))
+    assert is_int8 == (report["precision"] == "int8")
+    if is_int8:  # verified within the budget, and the report says so
+        assert report["tolerance"] == Budget().relative and report["error"] <= report["tolerance"]
+    else:
+        assert report["error"] <= 1e-4  # the float engine keeps the exact proof
+
+
+def test_int8_is_never_chosen_without_precision_int8():
+    model = small_net()
+    result, report = onebyone.optimize(model, SHAPE, target=["onnxruntime", "openvino"], runs=3)
+    assert report["precision"] == "fp32" and "int8" not in report
+    if report["target"] == "onnxruntime":
+        assert not int8_layers(result.data)
+    assert report["error"] <= report["tolerance"] == 1e-4
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"target": "torch", "precision": "int8"}, "int8 support"),
+    ({"target": "compile", "precision": "int8"}, "int8 support"),
+    ({"target": "onnxruntime", "precision": "int4"}, "precision"),
+    ({"target": "onnxruntime", "precision": "int8", "budget": "tight"}, "budget"),
+    ({"target": "onnxruntime", "precision": "int8", "calibration": [torch.randn(1, 3, 9, 9)]},
+     "like the example"),
+    ({"target": "onnxruntime", "precision": "int8", "calibration": []}, "empty"),
+])
+def test_bad_int8_input_is_one_error_before_any_work(kwargs, match):
+    model = small_net()
+    with pytest.raises(onebyone.OneByOneError, match=match):
+        onebyone.optimize(model, SHAPE, progress=lambda step: pytest.fail(f"work started: {step}"),
+                          **kwargs)
+
+
+@pytest.mark.parametrize("args, match", [
+    (["-o", "{d}/m.pt", "--int8"], "int8 support"),
+    (["-o", "{d}/m.onnx", "--int8", "--budget", "tight"], "--budget a number"),
+    (["-o", "{d}/m.onnx", "--int8", "--budget", "nan"], "budget"),
+    (["-o", "{d}/m.onnx", "--budget", "0.1"], "--int8 with --budget"),
+    (["-o", "{d}/m.onnx", "--int8", "--mean", "a,b"], "--mean"),
+    (["-o", "{d}/m.onnx", "--int8", "--calibration", "{d}/missing"], "calibration"),
+])
+def test_bad_int8_flags_are_one_line_exit_2_and_nothing_written(tmp_path, args, match, capsys):
+    args = [a.format(d=tmp_path) for a in args]
+    with pytest.raises(SystemExit) as exit:
+        main(["optimize", "resnet18", "--input", "1,3,16,16", *args])
+    out = capsys.readouterr()
+    assert exit.value.code == 2 and match in out.err and len(out.err.strip().splitlines()) == 1
+    assert "Traceback" not in out.err + out.out
+    assert os.listdir(tmp_path) == []
