@@ -145,7 +145,7 @@ def _dims(L, w):
     other = 3 if L.dims == 2 else 2  # the Conv2d <-> Conv3d comparison; Conv1d against Conv2d
     kernel = {1: L.kernel * 2, 2: L.kernel[:1] + L.kernel, 3: L.kernel[1:]}[L.dims]
     weights = w.kernels * prod(kernel)
-    name = f"Conv{other}d"
+    name = CONV[other]
     text = (f"This {CONV[L.dims]} has {plural(w.filters, 'filter')} of {fmt.x(w.filter_shape)}: "
             f"{plural(w.kernels, 'kernel')} of {fmt.x(L.kernel)}, {w.params_with_bias:,} "
             f"parameters. A "
@@ -291,7 +291,7 @@ def notes(layer, weights, cost):
             f"the rows."
         )))
     if L.dims != 2:
-        name = {1: "Conv1d", 3: "Conv3d"}[L.dims]
+        name = CONV[L.dims]
         kernels = plural(weights.kernels, "kernel")
         text = (f"{name}: {L.dims} spatial axes; each filter is {fmt.x(weights.filter_shape)} "
                 f"(kernel, then input channels), {kernels} of {fmt.x(L.kernel)} in all.")
