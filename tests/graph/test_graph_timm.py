@@ -31,9 +31,11 @@ FAMILIES = {
     "convnext_atto linear mlp": ({"conv_mlp": False}, 32),
     "mobilevit_xxs": ({}, 64),
     "densenet121": ({}, 32),
+    "mixnet_s": ({}, 32),  # MixedConv2d: split, a conv per split, cat, BatchNorm (issue 16)
 }
-# Families whose every BatchNorm directly follows a conv (no pre-activation norms): all fold.
-EVERY_BN_AFTER_A_CONV = {"efficientnet_b0", "mobilenetv3_large_100", "resnet50d"}
+# Families whose every BatchNorm directly follows a conv or a cat of convs (no pre-activation
+# norms): all fold.
+EVERY_BN_AFTER_A_CONV = {"efficientnet_b0", "mobilenetv3_large_100", "resnet50d", "mixnet_s"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -51,17 +53,22 @@ def is_bn(gm, node):
                                                    nn.modules.batchnorm._BatchNorm)
 
 
+def conv_fed(gm, node, reader):
+    """True if node is a conv, or a cat of convs, whose output only ``reader`` reads."""
+    if node.op == "call_function" and node.target is torch.cat:
+        return value_users(node) == [reader] and all(conv_fed(gm, p, node) for p in node.args[0])
+    return (node.op == "call_module" and isinstance(gm.get_submodule(node.target), nn.modules.conv._ConvNd)
+            and value_users(node) == [reader])
+
+
 def norms(gm):
-    """(BatchNorm calls, those right after a conv whose output nothing else reads), counting
-    the parts traced inside modules kept whole."""
+    """(BatchNorm calls, those right after a conv or a cat of convs whose output nothing else
+    reads), counting the parts traced inside modules kept whole."""
     total = after_conv = 0
     for node in gm.graph.nodes:
         if is_bn(gm, node):
             total += 1
-            src = node.args[0]
-            conv = src.op == "call_module" and isinstance(gm.get_submodule(src.target),
-                                                          nn.modules.conv._ConvNd)
-            after_conv += conv and value_users(src) == [node]
+            after_conv += conv_fed(gm, node.args[0], node)
     for _, part in parts(gm):
         inner = norms(part)
         total, after_conv = total + inner[0], after_conv + inner[1]

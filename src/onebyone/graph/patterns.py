@@ -37,7 +37,7 @@ def torch_conv(m):
 def is_conv(m):
     """A conv the rewrites may rebuild: torch_conv, padding with zeros or padding nothing (then
     padding_mode changes nothing). A rebuilt conv pads with zeros: a reflect-padded one stays."""
-    return torch_conv(m) and (m.padding_mode == "zeros" or not _pads(m))
+    return torch_conv(m) and (m.padding_mode == "zeros" or not pads(m))
 
 
 def is_pointwise(m):
@@ -50,7 +50,9 @@ def is_1x1(m):
     return is_conv(m) and is_pointwise(m)
 
 
-def _pads(m):
+def pads(m):
+    """True if the conv pads its input at all (a padding string other than "valid", or a
+    nonzero padding)."""
     return isinstance(m.padding, str) and m.padding != "valid" or \
         any(p != 0 for p in as_tuple(m.padding, m.weight.ndim - 2))
 
