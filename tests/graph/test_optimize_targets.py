@@ -5,12 +5,12 @@ import os
 
 import pytest
 import torch
-from graph_toys import ATOL_SCALE, RTOL, Siblings, randomize_bn, run, snapshot
+from graph_toys import ATOL_SCALE, RTOL, Siblings, bns, randomize_bn, run, snapshot
 from torch import nn
 
 import onebyone
 from onebyone.cli import main
-from onebyone.graph import engines
+from onebyone.graph import engines, targets
 from onebyone.graph.optimize import LAYOUT
 from onebyone.graph.speed import denormals_flushed
 from onebyone.graph.targets import TRIED
@@ -42,7 +42,8 @@ def test_an_engine_target_returns_a_verified_engine_that_runs_like_the_model(tar
     assert isinstance(result, engines.Engine) and result.target == report["target"] == target
     entry = report["targets"][target]
     assert entry["error"] <= entry["tolerance"] and entry["warmup_s"] > 0 and entry["ms"] > 0
-    assert report["error"] == entry["error"] and report["speed"]["after_ms"] > 0
+    returned = report["plain" if report["plain_chosen"] else "targets"][target]  # the faster
+    assert report["error"] == returned["error"] and report["speed"]["after_ms"] > 0
     assert [p["pass"] for p in report["passes"] if p["changed"]][:1] == ["fold_bn"]
     assert_same(result, model, torch.randn(1, 3, 12, 12))
     after = snapshot(model)
@@ -62,6 +63,58 @@ def test_layout_passes_are_tried_only_where_they_can_matter():
     assert len(layout_steps) == len(set(layout_steps))
     assert isinstance(result, torch.fx.GraphModule) == (report["target"] == "torch")
     assert_same(result, model, torch.randn(1, 8, 6, 6))
+
+
+def test_plain_engines_are_candidates_and_the_fastest_of_all_is_returned():
+    model, x = toy(), torch.randn(1, 3, 12, 12)
+    result, report = onebyone.optimize(model, x, target=FAST, runs=3)
+    assert sorted(report["plain"]) == sorted(FAST)
+    assert all(e["error"] <= e["tolerance"] and e["warmup_s"] > 0 for e in report["plain"].values())
+    timed = {**{(t, False): e["ms"] for t, e in report["targets"].items()},
+             **{(t, True): e["ms"] for t, e in report["plain"].items()}}
+    assert timed[(report["target"], report["plain_chosen"])] == min(timed.values())
+    assert_same(result, model, torch.randn(1, 3, 12, 12))
+
+
+def _original_model_wins(monkeypatch):
+    """The final interleaved timing (the only one with plain candidates, keyed (target,
+    "plain")) says each engine runs the original model twice as fast as the rewritten one."""
+    real = targets.time_models
+
+    def timed(models, example, **options):
+        times = real(models, example, **options)  # every candidate still runs
+        if not any(isinstance(k, tuple) for k in models):
+            return times
+        return {k: 1e-3 if isinstance(k, tuple) else 2e-3 for k in models}
+
+    monkeypatch.setattr(targets, "time_models", timed)
+
+
+@pytest.mark.parametrize("target", ["torch", "onnxruntime"])
+def test_a_rewrite_that_loses_on_its_engine_is_dropped_there(target, monkeypatch):
+    # issue 16: auto returned regnet_y_400mf's rewrite at 0.73x of OpenVINO on the original
+    _original_model_wins(monkeypatch)
+    model, x = toy(), torch.randn(1, 3, 12, 12)
+    result, report = onebyone.optimize(model, x, target=target, runs=2)
+    assert report["plain_chosen"] and report["target"] == target
+    assert report["plain"][target]["ms"] < report["targets"][target]["ms"]
+    assert report["error"] == report["plain"][target]["error"] <= report["tolerance"]
+    assert report["after"] == report["before"]  # what is returned has no rewrite
+    if target == "torch":  # the traced graph, its BatchNorms still there
+        assert isinstance(result, torch.fx.GraphModule) and bns(result) == bns(model) == 2
+    else:
+        assert isinstance(result, engines.Engine) and result.target == target
+    assert_same(result, model, torch.randn(1, 3, 12, 12))
+
+
+def test_cli_says_when_the_original_model_won(model_file, tmp_path, monkeypatch):
+    _original_model_wins(monkeypatch)
+    text = " ".join(run("optimize", str(model_file), "-o", str(tmp_path / "m.onnx"), "--input",
+                        "1,3,12,12", "--runs", "2").split())
+    assert "onnxruntime on the original model: " in text and "<- chosen: no rewrite was faster there" in text
+    assert "saved " in text and "for onnxruntime on the original model (fp32): re-loaded" in text
+    assert_same(engines.load(tmp_path / "m.onnx"), torch.load(model_file, weights_only=False),
+                torch.randn(1, 3, 12, 12))
 
 
 def test_torch_without_speed_keeps_every_verified_pass_as_before():

@@ -97,7 +97,8 @@ def optimize(
     extra = " and its .bin" if report["target"] == "openvino" else ""
     within = (f"within the int8 budget (error {report['error']:.1e}, bound {report['tolerance']:.0e}, "
               "on the held-out inputs)" if report["precision"] == "int8" else f"within {report['tolerance']:.0e}")
-    console.print(f"saved {out}{extra} for {report['target']} ({report['precision']}): re-loaded and "
+    what = " on the original model" if report.get("plain_chosen") else ""
+    console.print(f"saved {out}{extra} for {report['target']}{what} ({report['precision']}): re-loaded and "
                   f"reproduces the model {within} (onebyone.graph.engines.load reads it back)",
                   markup=False, highlight=False)
 
@@ -172,13 +173,21 @@ def _target_and_path(target, out):
 
 
 def _print_targets(report, say):
+    plain = report.get("plain_chosen", False)
     for name, r in report["targets"].items():
-        chosen = " <- chosen" if name == report["target"] else ""
+        chosen = " <- chosen" if name == report["target"] and not plain else ""
         if "dropped" in r:
             say(f"{name}: dropped: {r['dropped']}")
         elif "ms" in r:
             kept = ", ".join(r.get("passes", [])) or "none"
             say(f"{name}: {r['ms']:.2f} ms, warm-up {r['warmup_s']:.1f} s, error {r['error']:.1e}, "
                 f"layout passes kept: {kept}{chosen}")
+    for name, r in report.get("plain", {}).items():  # each engine on the model as it is
+        chosen = " <- chosen: no rewrite was faster there" if name == report["target"] and plain else ""
+        if "dropped" in r:
+            say(f"{name} on the original model: dropped: {r['dropped']}")
+        elif "ms" in r:
+            say(f"{name} on the original model: {r['ms']:.2f} ms, warm-up {r['warmup_s']:.1f} s, "
+                f"error {r['error']:.1e}{chosen}")
     for name, why in report.get("skipped", {}).items():
         say(f"{name}: skipped: {why}")

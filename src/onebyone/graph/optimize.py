@@ -40,9 +40,12 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
     tensors of the example's shapes; "auto" tries every installed target and keeps the fastest.
     Passes that only change how the work is laid out (LAYOUT) are kept for a target only where
     it runs faster with them (onebyone.graph.targets); with target="torch" and speed=False
-    nothing is timed and every verified pass is kept. The result is verified inside its engine
-    against the model. report["target"] is the target returned; report["targets"] has per target
-    its time, warm-up, error and the layout passes it kept, or why it was dropped. speed=True
+    nothing is timed and every verified pass is kept. Otherwise each target also runs the model
+    without any pass (torch: the traced graph), and the fastest of all, timed interleaved, is
+    returned: a rewrite that loses on an engine is dropped there (report["plain_chosen"]). The
+    result is verified inside its engine against the model. report["target"] is the target
+    returned; report["targets"] has per target its time, warm-up, error and the layout passes it
+    kept, or why it was dropped, report["plain"] the same for the plain engines. speed=True
     also times the model and the result interleaved (median of ``runs``). progress(step), if
     given, hears each step (trace, passes, export, warm-up, timing).
 
@@ -114,15 +117,22 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
         steps.append(rep)
     if per_target:
         apply = applier(current, current_out, exact_tol, inputs, checks, steps, say)
+        # The plain engines (no passes) are candidates too: torch runs the traced graph (a
+        # GraphModule, like every torch result), the others export the model as it is (an ONNX
+        # file's: its onnx2torch conversion, as the passes see it).
         result, current, chosen = targets.fastest(
             _targets_of(target), current,
-            [n for n in names if n in LAYOUT], apply, inputs, original, runs=runs, n_random=n_random,
+            [n for n in names if n in LAYOUT], apply, inputs, original,
+            plain=lambda t: gm if t == "torch" else model, runs=runs, n_random=n_random,
             seed=seed, progress=say)
+        rewritten, current = current, gm if chosen["plain_chosen"] else current
         result = current if chosen["target"] == "torch" else result  # torch: the graph itself
-        error = chosen["targets"][chosen["target"]]["error"]
-        if plan is not None:
+        error = chosen["plain" if chosen["plain_chosen"] else "targets"][chosen["target"]]["error"]
+        if plan is not None:  # int8 quantizes the rewritten graph, whichever fp32 engine won
             result, chosen["target"], chosen["int8"] = int8.select(
-                current, original, inputs, plan, (result, chosen["target"]), runs=runs, progress=say)
+                rewritten, original, inputs, plan, (result, chosen["target"]), runs=runs, progress=say)
+            if chosen["int8"].get("returned") == "int8":
+                current, chosen["plain_chosen"] = rewritten, False
     else:
         result, error = current, verify.error(reference, current_out)
         chosen = {"target": "torch", "targets": {"torch": {"error": error, "tolerance": exact_tol}},

@@ -13,6 +13,12 @@ Which passes are tried per target (TRIED):
 - onnxruntime, openvino: merge_parallel only. Conv1x1 exports as the framework conv and an ONNX
   graph has no memory format, so swap and memory_format give the same ONNX graph;
 - compile: none. Each trial would be another 10-45 s compile here.
+
+Then every target also runs the model with no pass at all (the plain engines), and the last
+timing holds both: the rewritten model on each target and the original on each. The fastest is
+returned, whichever it is: rewrites that are exact on paper can still lose on an engine that
+would have done the same itself (issue 16: regnet_y_400mf's rewrite ran at 0.73x of OpenVINO
+on the original model).
 """
 import torch
 
@@ -83,17 +89,23 @@ def for_target(target, base, optional, apply, example, reference, *, runs=7, n_r
     return engine, graph, info
 
 
-def fastest(targets, base, optional, apply, example, reference, *, runs=7, n_random=2, seed=0,
-            progress=None):
-    """(engine, graph, report) of the fastest target among ``targets`` after for_target on each;
-    the finalists are timed interleaved in one run. report: {"target", "targets": {name: {"ms",
-    "warmup_s", "error", "tolerance", "passes", "trials"} or {"dropped": why}}, "skipped":
-    {name: why}} (targets whose package is not installed are skipped, not failed)."""
+def fastest(targets, base, optional, apply, example, reference, *, plain=None, runs=7, n_random=2,
+            seed=0, progress=None):
+    """(engine, graph, report) of the fastest candidate: each of ``targets`` after for_target,
+    and, when ``plain`` is given (plain(target) -> the model to build there, no passes), each
+    target running that model as it is. All candidates are timed interleaved in one run and the
+    fastest is returned, so a rewrite that loses on an engine is dropped there; graph is None
+    when a plain engine wins. report: {"target", "plain_chosen", "targets": {name: {"ms",
+    "warmup_s", "error", "tolerance", "passes", "trials"} or {"dropped": why}}, "plain": {name:
+    {"ms", "warmup_s", "error", "tolerance"} or {"dropped": why}}, "skipped": {name: why}}
+    (targets whose package is not installed are skipped, not failed)."""
     unknown = [t for t in targets if t not in TARGETS]
     if unknown:
         raise OneByOneError(f"expected targets from {', '.join(TARGETS)} or 'auto'; got "
                             f"{', '.join(map(repr, unknown))}")
-    installed, report, found = available(), {"target": None, "targets": {}, "skipped": {}}, {}
+    installed = available()
+    report = {"target": None, "plain_chosen": False, "targets": {}, "plain": {}, "skipped": {}}
+    found, plain_found = {}, {}
     for target in targets:
         if target not in installed:
             report["skipped"][target] = f"not installed (pip install 'onebyone[{TARGETS[target][2]}]')"
@@ -103,20 +115,39 @@ def fastest(targets, base, optional, apply, example, reference, *, runs=7, n_ran
                                        n_random=n_random, seed=seed, progress=progress)
         except OneByOneError as e:
             report["targets"][target] = {"dropped": str(e)}
-    if not found:
+        if plain is not None:
+            _say(progress, f"{target} on the original model: export, warm-up, verify")
+            try:
+                plain_found[target] = build(target, plain(target), example, reference=reference,
+                                            n_random=n_random, seed=seed)
+            except OneByOneError as e:
+                report["plain"][target] = {"dropped": str(e)}
+    candidates = {**{t: f[0] for t, f in found.items()}, **{(t, "plain"): e for t, e in plain_found.items()}}
+    if not candidates:
         why = {**report["skipped"], **{t: r["dropped"] for t, r in report["targets"].items()}}
         raise OneByOneError("expected at least one target to run and verify; got none ("
                             + "; ".join(f"{t}: {r}" for t, r in why.items()) + ")")
-    if len(found) > 1:
-        _say(progress, f"timing {', '.join(found)} interleaved")
-    times = time_models({t: f[0] for t, f in found.items()}, example, runs=runs)
-    for target, (engine, _, info) in found.items():
-        report["targets"][target] = {"ms": times[target] * 1e3, "warmup_s": engine.warmup_s,
-                                     "error": engine.verified["error"],
-                                     "tolerance": engine.verified["tolerance"], **info}
-    report["target"] = min(times, key=times.get)
-    engine, graph, _ = found[report["target"]]
+    if len(candidates) > 1:
+        _say(progress, f"timing {', '.join(map(_label, candidates))} interleaved")
+    times = time_models(candidates, example, runs=runs)
+    for key, engine in candidates.items():
+        entry = {"ms": times[key] * 1e3, "warmup_s": engine.warmup_s, "error": engine.verified["error"],
+                 "tolerance": engine.verified["tolerance"]}
+        if isinstance(key, tuple):
+            report["plain"][key[0]] = entry
+        else:
+            report["targets"][key] = {**entry, **found[key][2]}
+    best = min(times, key=times.get)
+    report["plain_chosen"] = isinstance(best, tuple)
+    report["target"] = best[0] if report["plain_chosen"] else best
+    if report["plain_chosen"]:
+        return candidates[best], None, report
+    engine, graph, _ = found[best]
     return engine, graph, report
+
+
+def _label(key):
+    return f"{key[0]} (original model)" if isinstance(key, tuple) else key
 
 
 def _say(progress, step):
