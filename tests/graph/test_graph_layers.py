@@ -8,7 +8,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "onebyone"
 ANALYSIS = ("inspect", "findings", "census", "roles", "cost", "chains", "table", "patterns",
-            "onnx_inspect")
+            "onnx_inspect", "onnx_read", "onnx_view")
 
 
 def imports(path):

@@ -11,7 +11,9 @@ def inspect(
                                 "(timm:efficientnet_b0; random weights, nothing downloaded), or a "
                                 ".pt/.pth (pickled module), TorchScript, .pt2 (torch.export) or "
                                 ".onnx file."),
-    input: str = typer.Option("1,3,224,224", "--input", help="Input shape, comma separated."),
+    input: str = typer.Option(None, "--input", help="Input shape, comma separated (default "
+                              "1,3,224,224; for an .onnx file it fills the symbolic dims, default "
+                              "the file's own)."),
     json: bool = typer.Option(False, "--json", help="Print JSON instead of the table."),
     plot: str = typer.Option(None, "--plot", help="Save a PNG bar chart of MACs per 1x1 conv."),
 ):

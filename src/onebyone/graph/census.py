@@ -16,7 +16,7 @@ from torch import nn
 from . import leaves
 from .cost import node_macs
 from .patterns import as_tuple, is_any_conv, is_pointwise, module
-from .roles import channel_role, feeds_layer, rule_role
+from .roles import channel_role, feeds_layer, linear_role, rule_role
 from .table import make_row
 from .trace import shape_of
 
@@ -124,8 +124,7 @@ def _linear_row(gm, view, feeds, n, m, shape_in, declared):
     as_conv = (out[0], out[-1], *out[1:-1]) if out else ()
     role = declared.get(n.target) or rule_role(view, feeds, n, m.in_features, m.out_features,
                                                (1,) * dims, as_conv)
-    if role == "attention" and m.out_features == 3 * m.in_features:
-        role = "attention: qkv"  # one layer making query, key and value, split after it
+    role = linear_role(role, m.in_features, m.out_features)
     return make_row(n.target, m.in_features, m.out_features, 1, (1,) * dims, out[1:],
                     sum(p.numel() for p in m.parameters()), node_macs(gm, n), role,
                     kind="linear", kernel=(1,) * dims, input=shape_in[1:])

@@ -12,8 +12,10 @@ def inspect(model, example_input=None):
     """Find and cost every 1x1 conv in ``model``; the model is not changed.
 
     model: an nn.Module, a torchvision model name, or a file (pickled module, TorchScript,
-    .pt2, .onnx). example_input: a tensor, tuple of tensors or shape (default 1,3,224,224).
-    Rows come from census.census (roles: roles.py, including roles a block declares).
+    .pt2, .onnx). example_input: a tensor, tuple of tensors or shape (default 1,3,224,224;
+    for an ONNX model it fills symbolic dims, and the default is the model's own fixed dims).
+    Rows come from census.census (roles: roles.py, including roles a block declares), and for
+    ONNX from onnx_inspect with the same rules.
 
     >>> import torch
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.ReLU(), torch.nn.Conv2d(16, 4, 1))
@@ -25,11 +27,11 @@ def inspect(model, example_input=None):
     """
     name = model if isinstance(model, str) else type(model).__name__
     model = load(model)
-    inputs = make_inputs(example_input)
     if type(model).__module__.startswith("onnx") or _is_script(model):
         from .onnx_inspect import inspect_onnx
 
-        return inspect_onnx(model, inputs, name)
+        return inspect_onnx(model, example_input, name)
+    inputs = make_inputs(example_input)
     gm = propagate(trace(model), inputs)
     result = Inspection(name, [list(t.shape) for t in inputs], census(gm, declared_roles(model)))
     t = totals(gm)

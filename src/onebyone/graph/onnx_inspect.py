@@ -1,56 +1,58 @@
-"""The inspect table for ONNX files: Conv nodes with 1x1 kernels, via onnx shape inference.
+"""The inspect table for ONNX files, read from onnx_read's normal form with the census's rules.
 
-A TorchScript module comes here too, exported to ONNX in memory (TorchScript cannot be traced
-by torch.fx). Findings here are the ones readable from the ONNX graph: parallel 1x1 convs, conv
-chains (through BatchNormalization), rank-1 and rank-deficient weights.
+Rows: every Conv whose kernel is 1 x ... x 1 (any group), and every MatMul / Gemm by a
+constant 2-D weight applied to a tensor with spatial or token axes, (N, ..., C) (directly, or
+through a Reshape / Flatten that merges the leading axes, as TensorFlow's tensordot writes a
+Dense); a layer's bias Add counts with it (onnx_view.py). Costs and roles come from the same
+rules as a PyTorch model's (cost.layer_macs, roles.rule_role), so a model and its export list
+the same rows with the same MACs. A TorchScript module comes here too, exported to ONNX in
+memory (TorchScript cannot be traced by torch.fx). Findings here are the ones readable from the
+ONNX graph: parallel 1x1 convs, conv chains (through BatchNormalization), rank-1 and
+rank-deficient weights.
 """
 import io
 import math
 import warnings
 from collections import defaultdict
 
+from ..errors import OneByOneError
 from .cost import layer_macs
 from .findings import rank_findings
-from .roles import feeds_layer, rule_role
+from .onnx_read import graph_inputs, read_onnx, static_shapes
+from .onnx_view import OnnxView
+from .roles import feeds_layer, linear_role, rule_role
 from .table import Inspection, add_totals, make_row
 
-_KINDS = {"Conv": "layer", "Gemm": "layer", "BatchNormalization": "bn", "Add": "add", "Sum": "add",
-          "Concat": "join", "Mul": "join", "Softmax": "attention"}
 
+def inspect_onnx(model, example_input=None, name="model"):
+    """An Inspection of an onnx.ModelProto (or a ScriptModule, exported first).
 
-def inspect_onnx(model, inputs, name="model"):
-    """An Inspection of an onnx.ModelProto (or a ScriptModule, exported first)."""
+    example_input: as for inspect (a shape, tensors, "1,3,640,640"); for an ONNX model it fills
+    the inputs' symbolic dims and None means the model's own fixed dims.
+    """
     import onnx
-    from onnx import numpy_helper, shape_inference
+    from onnx import numpy_helper
+
+    from .trace import make_inputs
 
     if not isinstance(model, onnx.ModelProto):
-        model = _script_to_onnx(model, inputs)
-    _fix_input_shapes(model, inputs)
-    model = shape_inference.infer_shapes(model)
+        model = _script_to_onnx(model, make_inputs(example_input))
+    shapes = None if example_input is None else [tuple(t.shape) for t in make_inputs(example_input)]
+    model = read_onnx(model, shapes)
     g = model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    shapes = {v.name: [d.dim_value if d.HasField("dim_value") else 1 for d in v.type.tensor_type.shape.dim]
-              for v in list(g.value_info) + list(g.input) + list(g.output)}
-    view = OnnxView(g, inits)
+    view = OnnxView(g, inits, static_shapes(model))
     feeds = feeds_layer(view)
-    result = Inspection(name, [list(t.shape) for t in inputs])
+    result = Inspection(name, [view.shapes[v.name] for v in graph_inputs(g)])
     total_macs, convs = 0, {}
     for i, node in enumerate(g.node):
-        macs = node_macs(node, inits, shapes)
-        total_macs += macs
-        w = inits.get(node.input[1]) if node.op_type == "Conv" and len(node.input) > 1 else None
-        if w is None or any(k != 1 for k in w.shape[2:]):
-            continue
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        groups, stride = attrs.get("group", 1), list(attrs.get("strides", [1] * (w.ndim - 2)))
-        params = w.size + (inits[node.input[2]].size if len(node.input) > 2 and node.input[2] in inits else 0)
-        out = shapes.get(node.output[0], [])
-        role = rule_role(view, feeds, i, w.shape[1] * groups, w.shape[0], stride, out)
-        result.rows.append(make_row(node.name or node.output[0], w.shape[1] * groups, w.shape[0],
-                                    groups, stride, out[1:], params, macs, role,
-                                    kernel=w.shape[2:], input=shapes.get(node.input[0], [])[1:]))
-        convs[node.name or node.output[0]] = (node, w, groups, attrs)
-    result.findings = _findings(convs, view.readers)
+        total_macs += _macs(view, i)
+        row = _conv_row(view, feeds, i) if node.op_type == "Conv" else _linear_row(view, feeds, i)
+        if row is not None:
+            result.rows.append(row)
+            if row["kind"] == "conv":
+                convs[row["module"]] = i
+    result.findings = _findings(view, convs)
     params = sum(a.size for a in inits.values() if a.dtype.kind == "f")
     return add_totals(result, params, total_macs)
 
@@ -66,72 +68,124 @@ def _script_to_onnx(module, inputs):
     return onnx.load_from_string(buffer.getvalue())
 
 
-def _fix_input_shapes(model, inputs):
-    """Give symbolic input dims the example's sizes so shape inference yields numbers."""
-    init_names = {i.name for i in model.graph.initializer}
-    graph_inputs = [v for v in model.graph.input if v.name not in init_names]
-    for v, t in zip(graph_inputs, inputs):
-        dims = v.type.tensor_type.shape.dim
-        if len(dims) == t.ndim:
-            for d, size in zip(dims, t.shape):
-                if not d.HasField("dim_value"):
-                    d.dim_value = size
+def _name(view, i):
+    """The layer's module path where the weight is named after it (torch's exporters keep
+    'layer1.0.conv1.weight'), else the node's name or output."""
+    node = view.g.node[i]
+    if len(node.input) > 1 and node.input[1].endswith(".weight"):
+        return node.input[1][: -len(".weight")]
+    return node.name or node.output[0]
+
+
+def _shape(view, tensor, i):
+    shape = view.shapes.get(tensor)
+    if shape is None:
+        raise OneByOneError(f"expected onnx shape inference to give the shape of {tensor!r} at "
+                            f"{view.g.node[i].op_type} node {_name(view, i)!r}; it could not")
+    return shape
+
+
+def _params(view, i, bias_input=None):
+    node = view.g.node[i]
+    params = view.weight(i).size
+    if bias_input is not None and len(node.input) > bias_input and node.input[bias_input] in view.inits:
+        params += view.inits[node.input[bias_input]].size
+    if i in view.bias:
+        add = view.g.node[view.bias[i]]
+        params += sum(view.inits[x].size for x in add.input if x in view.inits)
+    return params
+
+
+def _conv_row(view, feeds, i):
+    import onnx
+
+    node, w = view.g.node[i], view.weight(i)
+    if w is None or any(k != 1 for k in w.shape[2:]):
+        return None
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    groups, stride = attrs.get("group", 1), list(attrs.get("strides", [1] * (w.ndim - 2)))
+    shape_in, out = _shape(view, node.input[0], i), _shape(view, node.output[0], i)
+    cin, cout = w.shape[1] * groups, w.shape[0]
+    if shape_in[1] != cin:
+        raise OneByOneError(f"expected {cin} input channels at ONNX Conv {_name(view, i)!r} (its "
+                            f"weight is {tuple(w.shape)}, group {groups}); the input shape gives "
+                            f"{shape_in[1]}")
+    role = rule_role(view, feeds, i, cin, cout, stride, out)
+    return make_row(_name(view, i), cin, cout, groups, stride, out[1:], _params(view, i, 2),
+                    _macs(view, i), role, kernel=w.shape[2:], input=shape_in[1:])
+
+
+def _tokens(view, i):
+    """The (N, ..., C) tensor shape a MatMul / Gemm by a constant weight is applied to, or None
+    (a classifier on a pooled (N, C) vector, a Gemm with transA, attention's matmuls)."""
+    node, w = view.g.node[i], view.weight(i)
+    attrs = {a.name: a.i for a in node.attribute}
+    if w is None or w.ndim != 2 or attrs.get("transA", 0):
+        return None
+    k = w.shape[1] if attrs.get("transB", 0) else w.shape[0]
+    shape = view.shapes.get(node.input[0])
+    if shape and len(shape) == 2:  # tensordot's Reshape (or a Flatten) merged the leading axes
+        before = view.shapes.get(view.source(node.input[0]))
+        shape = before if before and before[-1] == k and math.prod(before[:-1]) == shape[0] else shape
+    return shape if shape and len(shape) >= 3 and shape[-1] == k else None
+
+
+def _linear_row(view, feeds, i):
+    node, w = view.g.node[i], view.weight(i)
+    if node.op_type not in ("MatMul", "Gemm") or (shape_in := _tokens(view, i)) is None:
+        return None
+    transposed = any(a.name == "transB" and a.i for a in node.attribute)
+    cin, cout = shape_in[-1], w.shape[0] if transposed else w.shape[1]
+    out = [*shape_in[:-1], cout]
+    dims = len(shape_in) - 2
+    as_conv = (out[0], out[-1], *out[1:-1])  # the rules read (N, C, ...)
+    role = linear_role(rule_role(view, feeds, i, cin, cout, (1,) * dims, as_conv), cin, cout)
+    return make_row(_name(view, i), cin, cout, 1, (1,) * dims, out[1:], _params(view, i, 2),
+                    _macs(view, i), role, kind="linear", kernel=(1,) * dims, input=shape_in[1:])
+
+
+def _macs(view, i):
+    return node_macs(view.g.node[i], view.inits, view.shapes)
 
 
 def node_macs(node, inits, shapes):
-    """Multiply-adds of one ONNX Conv, Gemm or MatMul node by a weight initializer (else 0)."""
+    """Multiply-adds of one ONNX Conv, Gemm or MatMul node by a weight initializer (else 0).
+
+    >>> import numpy as np, onnx
+    >>> conv = onnx.helper.make_node("Conv", ["x", "w"], ["y"])
+    >>> node_macs(conv, {"w": np.ones((4, 8, 1, 1))}, {"y": [1, 4, 5, 5]})  # 8 -> 4 on 5x5
+    800
+    """
     out = shapes.get(node.output[0]) if node.output else None
-    w = inits.get(node.input[1]) if len(node.input) > 1 else None
+    w = inits.get(node.input[1]) if node.op_type in ("Conv", "Gemm", "MatMul") and len(node.input) > 1 else None
     if not out or w is None:
         return 0
     if node.op_type == "Conv":
         return layer_macs(out, math.prod(w.shape[1:]))
     a = shapes.get(node.input[0])
-    if node.op_type in ("Gemm", "MatMul") and a:  # the reduced axis is the input's last
-        return layer_macs(out, a[-1])
+    if a:  # Gemm, MatMul: the reduced axis is the input's last (Gemm's first with transA)
+        transposed = any(x.name == "transA" and x.i for x in node.attribute)
+        return layer_macs(out, a[0] if transposed else a[-1])
     return 0
 
 
-class OnnxView:
-    """An ONNX graph seen through the four questions of roles.feeds_layer (nodes: indices)."""
+def _findings(view, convs):
+    import onnx
 
-    def __init__(self, g, inits):
-        self.g, self.inits = g, inits
-        self.readers = defaultdict(list)  # tensor name -> the nodes that read it
-        for node in g.node:
-            for name in node.input:
-                self.readers[name].append(node)
-        self._index = {id(node): i for i, node in enumerate(g.node)}
-
-    def nodes(self):
-        return list(range(len(self.g.node)))
-
-    def users(self, i):
-        return [self._index[id(u)] for out in self.g.node[i].output for u in self.readers[out]]
-
-    def kind(self, i):
-        node = self.g.node[i]
-        if node.op_type == "MatMul":  # by a weight: a linear layer; of two activations: attention
-            return "layer" if any(x in self.inits for x in node.input) else "attention"
-        return _KINDS.get(node.op_type)
-
-    def input_readers(self, i):
-        node = self.g.node[i]
-        return len(self.readers[node.input[0]]) if node.input else 0
-
-
-def _findings(convs, users):
     found, siblings = [], defaultdict(list)
-    for name, (node, w, groups, attrs) in convs.items():
-        found.extend(rank_findings(name, w) if groups == 1 else [])
+    for name, i in convs.items():
+        node, w = view.g.node[i], view.weight(i)
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        groups = attrs.get("group", 1)
         if groups == 1:
-            key = (node.input[0], tuple(attrs.get("strides", ())), tuple(attrs.get("pads", ())))
+            found.extend(rank_findings(name, w))
+            key = (view.source(node.input[0]), tuple(attrs.get("strides", ())), tuple(attrs.get("pads", ())))
             siblings[key].append(name)
-        after = users[node.output[0]]
-        if len(after) == 1 and after[0].op_type == "BatchNormalization":
-            after = users[after[0].output[0]]
-        if len(after) == 1 and after[0].op_type == "Conv":
-            found.append({"kind": "linear_chain", "modules": [name, after[0].name],
+        after = view.users(i)
+        if len(after) == 1 and view.kind(after[0]) == "bn":
+            after = view.users(after[0])
+        if len(after) == 1 and view.g.node[after[0]].op_type == "Conv":
+            found.append({"kind": "linear_chain", "modules": [name, _name(view, after[0])],
                           "detail": "conv feeds conv with no nonlinearity between"})
     found += [{"kind": "parallel", "modules": names,
                "detail": f"{len(names)} 1x1 convs read {key[0]}; one conv can do all"}

@@ -44,6 +44,16 @@ def channel_role(cin, cout):
     return "reduce" if cout < cin else "expand" if cout > cin else "mix"
 
 
+def linear_role(role, cin, cout):
+    """A Linear's role from the rules' one: near attention, a Linear of 3x its input width
+    makes query, key and value in one layer, split after it.
+
+    >>> linear_role("attention", 64, 192), linear_role("attention", 64, 64)
+    ('attention: qkv', 'attention')
+    """
+    return "attention: qkv" if role == "attention" and cout == 3 * cin else role
+
+
 def declared_roles(model):
     """{module path: role} from every ``conv1x1_roles`` declaration inside ``model``.
 
@@ -66,7 +76,7 @@ def declared_roles(model):
 def feeds_layer(view):
     """{node: True if a conv, a linear layer or a join of branches is downstream of it}.
 
-    ``view`` is a graph seen through four questions (see census.FxView, onnx_inspect.OnnxView):
+    ``view`` is a graph seen through four questions (see census.FxView, onnx_view.OnnxView):
     nodes() in topological order, users(n), kind(n) in {"layer", "bn", "add", "join",
     "attention", "view", None}, and input_readers(n), how many nodes read n's input.
     """
