@@ -65,7 +65,7 @@ MODULES = {".".join(("onebyone",) + p.relative_to(SRC).with_suffix("").parts).re
 FLOORS = [
     {"state", "speed", "guards", "inplace", "layer_calls", "roles", "table", "verify", "zoo",
      "render", "patterns", "modularize", "leaves", "trace", "load", "onnx_read", "calibration"},
-    {"census", "cost", "chains", "findings", "inspect", "onnx_inspect"},  # analysis
+    {"census", "cost", "chains", "findings", "inspect", "onnx_inspect", "onnx_view"},  # analysis
     {"passes"},  # rewrites, built on the analysis
     {"engines"},  # where a graph runs
     {"steps", "targets", "onnx_convert", "int8", "optimize"},  # optimize and what it runs
