@@ -33,10 +33,19 @@ def bench_models(
     model: Optional[List[str]] = typer.Option(None, "--model", help="Models to run (repeatable); default all eight."),
     compile: bool = typer.Option(True, "--compile/--no-compile", help="Include torch.compile (slow to warm up)."),
     budget: float = typer.Option(3.0, min=0.0, help="Seconds of interleaved rounds per model."),
+    int8: bool = typer.Option(False, "--int8", help="Instead: optimize --int8 against the best fp32 "
+                              "engine on the original model (default models: bench.int8.MODELS)."),
 ):
     """Whole torchvision models: eager, channels_last, fx fuse, torch.compile, onebyone.optimize."""
     from ..bench import models, run_models
 
+    if int8:
+        from ..bench import int8 as int8_bench
+
+        names = tuple(model or int8_bench.MODELS)
+        command = _command("models", out=out, model=names, compile=compile, budget=budget, int8=True)
+        int8_bench.main(command, out, names, compile, budget)
+        return
     names = tuple(model or models.MODELS)
     command = _command("models", out=out, model=names, compile=compile, budget=budget)
     run_models.main(command, out, names, compile, budget)
