@@ -1,12 +1,15 @@
 """describe(): the 1x1 convs of a block, measured with hooks, as rows of plain data."""
 import dataclasses
+from copy import deepcopy as copy_module
 
 import pytest
 import torch
 
 from onebyone import OneByOneError
-from onebyone.blocks import (BLOCKS, ROLES, Bottleneck, ConvRow, InvertedResidual, build,
-                             describe, describe_module)
+from onebyone.blocks import (BLOCKS, ROLES, Bottleneck, ConvRow, DepthwiseSeparable,
+                             InvertedResidual, build, describe, describe_module)
+from onebyone.graph.roles import declared_roles
+from onebyone.nn import Conv1x1
 
 
 def test_inception_3a_rows():
@@ -49,10 +52,38 @@ def test_all_convs_adds_the_spatial_ones():
 def test_every_block_describes_its_roles(name):
     rows = describe(name, 9, 7, 24)
     block = build(name, 24)
-    assert {r.path for r in rows} == set(block.conv1x1_roles())
-    assert all(r.role == block.conv1x1_roles()[r.path] for r in rows)
+    declared = declared_roles(block)
+    assert {r.path for r in rows} == {p for p, m in block.named_modules() if isinstance(m, Conv1x1)}
+    assert all(r.role == declared[r.path] for r in rows if r.path in declared)
     assert all(r.role in ROLES for r in rows)  # every role has a meaning for the legend
+    assert all(not r.role.startswith("head") for r in rows if r.path not in declared)
     assert all(len(r.cells()) == len(ConvRow.HEADERS) for r in rows)
+
+
+@pytest.mark.parametrize("name", list(BLOCKS))
+def test_a_block_declares_only_what_the_rules_cannot_see(name):
+    block = build(name, 24)
+    ruled = {r.path: r.role for r in describe_module(_undeclared(block), (1, 24, 9, 7),
+                                                     output_feeds_layer=True)}
+    assert all(ruled[path] != role for path, role in declared_roles(block).items())
+
+
+def test_a_block_traced_alone_is_no_head_when_its_output_feeds_a_layer():
+    # The pointwise conv makes the block's output (through BatchNorm and ReLU, no add after it).
+    block = DepthwiseSeparable(16, 32)
+    alone = {r.path: r.role for r in describe_module(block, (1, 16, 6, 6))}
+    inside = {r.path: r.role
+              for r in describe_module(block, (1, 16, 6, 6), output_feeds_layer=True)}
+    assert alone == {"pointwise.0": "head"} and inside == {"pointwise.0": "expand"}
+    assert [r.role for r in describe("depthwise_separable", 6, 6, 16)] == ["expand"]
+
+
+def _undeclared(block):
+    """A copy of ``block`` whose class declares no roles, so only the rules speak."""
+    plain = type(type(block).__name__, (type(block),), {"conv1x1_roles": None})
+    copy = copy_module(block)
+    copy.__class__ = plain
+    return copy
 
 
 def test_large_inputs_cost_nothing_on_the_meta_device():

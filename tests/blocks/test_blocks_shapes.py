@@ -7,7 +7,7 @@ from torch import nn
 from onebyone import OneByOneError
 from onebyone.blocks import (BLOCKS, Bottleneck, DepthwiseSeparable, DetectionHead, Fire,
                              Inception, InvertedResidual, MlpConv, SelfAttention2d,
-                             SqueezeExcitation)
+                             SqueezeExcitation, describe)
 from onebyone.nn import Conv1x1
 
 # (block, input shape, output shape): odd and non-square grids, batch 2, C = 1 where it exists.
@@ -62,7 +62,7 @@ def test_every_1x1_conv_is_a_conv1x1_with_a_role(name):
                  if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)}
     assert not pointwise, f"{name} has nn.Conv2d 1x1 convs {pointwise}; they should be Conv1x1"
     conv1x1s = {p for p, m in modules.items() if isinstance(m, Conv1x1)}
-    assert set(block.conv1x1_roles()) == conv1x1s
+    assert {r.path for r in describe(name, 8, 8, 16)} == conv1x1s
 
 
 @pytest.mark.parametrize("name", list(BLOCKS))

@@ -1,9 +1,11 @@
 """Blocks built from 1x1 convolutions, as in the papers that made them famous.
 
 Every 1x1 conv in them is an onebyone Conv1x1 (k x k convs are nn.Conv2d); where torchvision has
-the same block, module names match so its state_dict loads as is. Each block lists its 1x1 convs
-and their roles (onebyone.graph.roles' vocabulary) in ``conv1x1_roles()``; ``describe`` reads
-them from the graph's census of the block on an input size.
+the same block, module names match so its state_dict loads as is. ``describe`` reads each block's
+1x1 convs and their roles (onebyone.graph.roles' vocabulary) from the graph's census of the block
+on an input size, as a block whose output feeds later layers; a block declares in
+``conv1x1_roles()`` only what the rules cannot see (SelfAttention2d's query, key and value,
+DetectionHead's scores and boxes).
 
 >>> import torch
 >>> from onebyone.blocks import Fire, describe

@@ -23,4 +23,5 @@ def describe(name, height, width, channels, all_convs=False):
     # Built and run on the meta device: shapes only, no memory for (H*W)^2 attention maps.
     with torch.device("meta"):
         block = build(name, channels)
-    return describe_module(block, (1, channels, height, width), all_convs)
+    # A block sits inside a network: its output feeds later layers, so its last conv is no head.
+    return describe_module(block, (1, channels, height, width), all_convs, output_feeds_layer=True)

@@ -25,13 +25,3 @@ def conv_norm_act(in_channels, out_channels, kernel_size=1, stride=1, groups=1,
         nn.BatchNorm2d(out_channels),
         activation(),
     )
-
-
-def channel_roles(block, *paths):
-    """{path: 'reduce' / 'expand' / 'mix'} for the 1x1 convs of ``block`` at ``paths``: the
-    role the graph's rules give by channel counts (onebyone.graph.roles), so a block and a
-    traced model say the same of the same conv."""
-    from ..graph.roles import channel_role
-
-    convs = {p: block.get_submodule(p) for p in paths}
-    return {p: channel_role(c.in_channels, c.out_channels) for p, c in convs.items()}

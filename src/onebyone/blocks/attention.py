@@ -67,6 +67,9 @@ class SelfAttention2d(nn.Module):
         return x + self.gamma * o
 
     def conv1x1_roles(self):
+        # The rules see three convs near a matmul ("attention") and v's Cv -> C as "expand";
+        # which is the query, the key and the value, and that v maps back to the shortcut's
+        # width, only the block knows.
         roles = {"f": "attention: key", "g": "attention: query", "h": "attention: value"}
         if self.v is not None:
             roles["v"] = "projection"

@@ -61,4 +61,6 @@ class DetectionHead(nn.Module):
         return t.permute(0, 3, 4, 1, 2).reshape(n, h * w * self.num_anchors, width)
 
     def conv1x1_roles(self):
+        # The rules see two heads (or, inside a network, reduce / expand); which predicts the
+        # scores and which the boxes, only the block knows.
         return {"cls_logits": "head: scores", "bbox_pred": "head: boxes"}

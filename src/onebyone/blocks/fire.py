@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from . import _checks
-from ._layers import channel_roles, conv
+from ._layers import conv
 
 
 class Fire(nn.Module):
@@ -50,6 +50,3 @@ class Fire(nn.Module):
         x = self.squeeze_activation(self.squeeze(x))
         return torch.cat([self.expand1x1_activation(self.expand1x1(x)),
                           self.expand3x3_activation(self.expand3x3(x))], dim=1)
-
-    def conv1x1_roles(self):
-        return channel_roles(self, "squeeze", "expand1x1")

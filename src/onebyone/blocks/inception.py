@@ -4,7 +4,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import _checks
-from ._layers import channel_roles, conv
+from ._layers import conv
 
 
 class BasicConv(nn.Module):
@@ -72,7 +72,3 @@ class Inception(nn.Module):
 
     def forward(self, x):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
-
-    def conv1x1_roles(self):
-        return channel_roles(self, "branch1.conv", "branch2.0.conv", "branch3.0.conv",
-                             "branch4.1.conv")

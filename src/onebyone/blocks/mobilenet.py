@@ -3,7 +3,7 @@ from torch import nn
 
 from ..errors import OneByOneError
 from . import _checks
-from ._layers import channel_roles, conv, conv_norm_act
+from ._layers import conv, conv_norm_act
 
 
 class DepthwiseSeparable(nn.Module):
@@ -35,9 +35,6 @@ class DepthwiseSeparable(nn.Module):
 
     def forward(self, x):
         return self.pointwise(self.depthwise(x))
-
-    def conv1x1_roles(self):
-        return channel_roles(self, "pointwise.0")
 
 
 class InvertedResidual(nn.Module):
@@ -91,7 +88,3 @@ class InvertedResidual(nn.Module):
         if self.use_res_connect:
             return x + self.conv(x)
         return self.conv(x)
-
-    def conv1x1_roles(self):
-        paths = (["conv.0.0"] if len(self.conv) == 4 else []) + [f"conv.{len(self.conv) - 2}"]
-        return channel_roles(self, *paths)

@@ -3,7 +3,7 @@ from torch import nn
 
 from ..errors import OneByOneError
 from . import _checks
-from ._layers import channel_roles, conv
+from ._layers import conv
 
 
 class MlpConv(nn.Module):
@@ -48,6 +48,3 @@ class MlpConv(nn.Module):
         x = self.relu(self.conv(x))
         x = self.relu(self.cccp1(x))
         return self.relu(self.cccp2(x))
-
-    def conv1x1_roles(self):
-        return channel_roles(self, "cccp1", "cccp2")

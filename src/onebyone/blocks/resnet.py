@@ -3,7 +3,7 @@ from torch import nn
 
 from ..errors import OneByOneError
 from . import _checks
-from ._layers import channel_roles, conv
+from ._layers import conv
 
 
 class Bottleneck(nn.Module):
@@ -69,9 +69,3 @@ class Bottleneck(nn.Module):
         out = self.bn3(self.conv3(out))
         identity = x if self.downsample is None else self.downsample(x)
         return self.relu(out + identity)
-
-    def conv1x1_roles(self):
-        roles = channel_roles(self, "conv1", "conv3")
-        if self.downsample is not None:
-            roles["downsample.0"] = "projection"
-        return roles

@@ -47,6 +47,3 @@ class SqueezeExcitation(nn.Module):
         scale = self.activation(self.fc1(scale))       # (N, C/r, 1, 1)
         scale = self.scale_activation(self.fc2(scale)) # (N, C, 1, 1), one gate per channel
         return scale * x
-
-    def conv1x1_roles(self):
-        return {"fc1": "attention", "fc2": "attention"}

@@ -84,17 +84,18 @@ def explain_block(block, shape, *, name=None):
         raise OneByOneError(f"a block is explained on one image; expected a batch of 1; got "
                             f"{batch} in {shape!r}")
     input_shape = (1, channels) + size
-    rows = tuple(describe_module(block, input_shape))
+    rows = tuple(describe_module(block, input_shape, output_feeds_layer=True))
     return BlockExplanation(
         name=name or type(block).__name__, input_hwc=fmt.x(size + (channels,)), rows=rows,
         totals_1x1=totals(rows), whole_block=summary(count(block, input_shape)))
 
 
-def describe_module(module, input_shape, all_convs=False):
+def describe_module(module, input_shape, all_convs=False, *, output_feeds_layer=False):
     """Run ``module`` once on zeros of ``input_shape`` (batch first, e.g. (1, C, H, W)) and
     return a ConvRow per 1x1 conv call (per conv call of any kernel if ``all_convs``), in call
     order. Roles are the graph's (onebyone.graph.roles): declared by the module or a block inside
-    it (``conv1x1_roles``), else by the rules.
+    it (``conv1x1_roles``), else by the rules. output_feeds_layer: ``module`` is a block whose
+    output feeds later layers, so the conv that makes its output is no "head".
 
     A traced copy runs, in eval mode under no_grad, so the module, its flags and its BatchNorm
     statistics are not touched. A module on the "meta" device runs without computing anything.
@@ -110,7 +111,7 @@ def describe_module(module, input_shape, all_convs=False):
                     out_channels=r["cout"], kernel_size=tuple(r["kernel"]), groups=r["groups"],
                     stride=tuple(r["stride"]), output_size=tuple(r["output"][1:]),
                     params=r["params"], macs=r["macs"])
-            for r in census(gm, declared_roles(module), all_convs)]
+            for r in census(gm, declared_roles(module), all_convs, output_feeds_layer)]
 
 
 def _like(module):

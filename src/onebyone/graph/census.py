@@ -16,7 +16,7 @@ from torch import nn
 from . import leaves
 from .cost import node_macs
 from .patterns import as_tuple, is_any_conv, is_pointwise, module
-from .roles import channel_role, feeds_layer, linear_role, rule_role
+from .roles import feeds_layer, linear_role, rule_role
 from .table import make_row
 from .trace import shape_of
 
@@ -31,10 +31,13 @@ _JOINS = {torch.cat, torch.concat, operator.mul, torch.mul, "mul", "mul_"}
 
 
 class FxView:
-    """A shape-propagated GraphModule seen through the four questions of roles.feeds_layer."""
+    """A shape-propagated GraphModule seen through the four questions of roles.feeds_layer.
 
-    def __init__(self, gm):
-        self.gm, self._nodes = gm, list(gm.graph.nodes)
+    output_feeds_layer: the graph's output is read by a layer outside it (a block or a kept-whole
+    part traced alone), so its output node counts as one and nothing inside is a head."""
+
+    def __init__(self, gm, output_feeds_layer=False):
+        self.gm, self._nodes, self._output_feeds = gm, list(gm.graph.nodes), output_feeds_layer
 
     def nodes(self):
         return self._nodes
@@ -43,6 +46,8 @@ class FxView:
         return list(n.users)
 
     def kind(self, n):
+        if n.op == "output" and self._output_feeds:
+            return "layer"
         m = module(self.gm, n)
         if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)) or is_any_conv(m):
             return "layer"
@@ -57,12 +62,13 @@ class FxView:
         return len(getattr(source, "users", ()))
 
 
-def census(gm, declared=None, all_convs=False):
+def census(gm, declared=None, all_convs=False, output_feeds_layer=False):
     """A row (table.make_row) per 1x1 conv call of ``gm``, which must carry shapes.
 
     declared: {module path: role} (roles.declared_roles of the model before tracing); a
     declared role wins over the rules. all_convs: k x k conv calls too, with the role
-    "depthwise KxK" or "spatial KxK".
+    "depthwise KxK" or "spatial KxK". output_feeds_layer: ``gm`` is a block whose output feeds
+    later layers, so a conv that makes its output is not a "head" (the rules go on past it).
 
     >>> from onebyone.graph.trace import trace, propagate
     >>> net = torch.nn.Sequential(torch.nn.Conv2d(8, 4, 1), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 1))
@@ -71,7 +77,7 @@ def census(gm, declared=None, all_convs=False):
     [('conv', '0', [8, 5, 5], [4, 5, 5], 800, 'reduce'), ('conv', '2', [4, 5, 5], [2, 5, 5], 200, 'head')]
     """
     declared = declared or {}
-    view = FxView(gm)
+    view = FxView(gm, output_feeds_layer)
     feeds = feeds_layer(view)
     rows = []
     kept = leaves.kept_whole(gm)
@@ -103,16 +109,13 @@ def census(gm, declared=None, all_convs=False):
 
 def _rows_inside(gm, leaf, declared, all_convs, feeds_on):
     """The rows of the parts inside a kept-whole module (leaves.py), under the paths users
-    know, once per call of each part. A part is seen alone: a layer at its end looks like a
-    head, so where the leaf's output feeds later layers (feeds_on) the channel rule names it."""
+    know, once per call of each part. A part is seen alone, so whether its output feeds later
+    layers (feeds_on) is said from outside."""
     rows = []
     for prefix, part in leaves.parts(gm, leaf):
         inner = {k[len(prefix) + 1:]: v for k, v in declared.items() if k.startswith(prefix + ".")}
-        for r in census(part, inner, all_convs) * part.meta.get("calls", 1):
-            role = r["role"]
-            if role == "head" and feeds_on:  # the leaf's output feeds later layers: not a head
-                role = channel_role(r["cin"], r["cout"])
-            rows.append({**r, "module": leaves.row_path(prefix, part, r["module"]), "role": role})
+        for r in census(part, inner, all_convs, feeds_on) * part.meta.get("calls", 1):
+            rows.append({**r, "module": leaves.row_path(prefix, part, r["module"])})
     return rows
 
 
