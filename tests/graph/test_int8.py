@@ -198,3 +198,23 @@ def test_bad_int8_flags_are_one_line_exit_2_and_nothing_written(tmp_path, args, 
     assert exit.value.code == 2 and match in out.err and len(out.err.strip().splitlines()) == 1
     assert "Traceback" not in out.err + out.out
     assert os.listdir(tmp_path) == []
+
+
+def test_int8_is_built_when_the_plain_engine_won_the_fp32_race(monkeypatch):
+    """targets.fastest returns no graph when the original model's engine is fastest; int8 then
+    quantizes the passes' graph (it crashed on None: which fp32 engine won is a timing)."""
+    from onebyone.graph import targets
+
+    real = targets.time_models
+
+    def plain_first(candidates, *args, **kwargs):
+        times = real(candidates, *args, **kwargs)
+        return {key: t / 1e3 if isinstance(key, tuple) else t for key, t in times.items()}
+
+    monkeypatch.setattr(targets, "time_models", plain_first)
+    result, report = onebyone.optimize(small_net(), SHAPE, target="onnxruntime", precision="int8",
+                                       runs=3)
+    assert report["plain"]["onnxruntime"]["ms"] < report["targets"]["onnxruntime"]["ms"]
+    assert [layer["kind"] for layer in report["int8"]["layers"]] == ["conv", "pointwise"]
+    assert report["precision"] == report["int8"]["returned"]
+    assert bool(int8_layers(result.data)) == (report["precision"] == "int8")

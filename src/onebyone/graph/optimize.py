@@ -120,12 +120,15 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
         # The plain engines (no passes) are candidates too: torch runs the traced graph (a
         # GraphModule, like every torch result), the others export the model as it is (an ONNX
         # file's: its onnx2torch conversion, as the passes see it).
+        passed = current  # the verified passes' graph, before any layout pass
         result, current, chosen = targets.fastest(
             _targets_of(target), current,
             [n for n in names if n in LAYOUT], apply, inputs, original,
             plain=lambda t: gm if t == "torch" else model, runs=runs, n_random=n_random,
             seed=seed, progress=say)
-        rewritten, current = current, gm if chosen["plain_chosen"] else current
+        # fastest gives no graph when a plain engine won: int8 then quantizes the passes' graph
+        rewritten = passed if current is None else current
+        current = gm if chosen["plain_chosen"] else current
         result = current if chosen["target"] == "torch" else result  # torch: the graph itself
         error = chosen["plain" if chosen["plain_chosen"] else "targets"][chosen["target"]]["error"]
         if plan is not None:  # int8 quantizes the rewritten graph, whichever fp32 engine won
