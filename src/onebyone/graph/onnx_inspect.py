@@ -10,6 +10,7 @@ memory (TorchScript cannot be traced by torch.fx). Findings here are the ones re
 ONNX graph: parallel 1x1 convs, conv chains (through BatchNormalization), rank-1 and
 rank-deficient weights.
 """
+import ast
 import io
 import math
 import warnings
@@ -69,12 +70,35 @@ def _script_to_onnx(module, inputs):
 
 
 def _name(view, i):
-    """The layer's module path where the weight is named after it (torch's exporters keep
-    'layer1.0.conv1.weight'), else the node's name or output."""
+    """The layer's module path where an exporter keeps it: in the weight's name (torch's
+    exporters write 'layer1.0.conv1.weight'), the dynamo exporter's name scopes or TorchScript's
+    node scope; else the node's name or output."""
     node = view.g.node[i]
     if len(node.input) > 1 and node.input[1].endswith(".weight"):
         return node.input[1][: -len(".weight")]
-    return node.name or node.output[0]
+    scopes = {m.key: m.value for m in node.metadata_props}.get("pkg.torch.onnx.name_scopes", "[]")
+    try:  # "['', 'attn', 'attn.qkv', 'linear']": module paths, then the op
+        module = ast.literal_eval(scopes)[-2]
+    except (ValueError, SyntaxError, IndexError, TypeError):  # not the dynamo exporter's
+        module = None
+    return (module if isinstance(module, str) and module else scope_path(node.name)
+            or node.name or node.output[0])
+
+
+def scope_path(name):
+    """The module path in a TorchScript export's node name ('' if it holds none): each scope
+    names a module by its path in its parent, a Sequential's child extending its parent's name.
+
+    >>> scope_path("/features/features.1/block/block.2/block.2.0/Conv"), scope_path("Conv_3")
+    ('features.1.block.2.0', '')
+    """
+    path = []
+    for part in name.split("/")[1:-1] if name.startswith("/") else []:
+        if path and part.startswith(path[-1] + "."):
+            path[-1] = part
+        else:
+            path.append(part)
+    return ".".join(path)
 
 
 def _shape(view, tensor, i):
