@@ -5,7 +5,6 @@ import pytest
 import torch
 
 import onebyone
-from onebyone.bench import digits
 from onebyone.graph import engines
 from onebyone.graph.engines.base import Signature
 from onebyone.graph.engines.export import onnx_bytes
@@ -19,8 +18,8 @@ BATCH = 50  # the engine's batch: 450 held-out digits are 9 calls
 
 
 @pytest.fixture(scope="module")
-def task():
-    model, data = digits.train(seed=0)  # ~18 s on one thread of the shared machine
+def task(digits_trained):
+    model, data = digits_trained  # train(seed=0), trained once for tests/bench (conftest.py)
     example = (data.x_test[:BATCH],)
     # the folded graph optimize would quantize (BatchNorm folded, verified)
     graph, _ = onebyone.optimize(model, example, speed=False)

@@ -118,3 +118,22 @@ def accuracy(model, x, y, batch_size=None):
         padded = torch.cat([xs, xs[:1].expand(batch_size - len(xs), *xs.shape[1:])])
         right += int((model(padded)[:len(xs)].argmax(dim=1) == ys).sum())
     return right / len(y)
+
+
+def int8_accuracy(model, split, batch=150, target="onnxruntime", seed=0):
+    """Float against int8 on the held-out digits: {"float", "int8" (accuracies), "precision"
+    (what optimize returned), "report" (optimize's), "engine"}.
+
+    optimize(precision="int8") calibrates on the training images (read by
+    onebyone.graph.calibration.inputs, batched like the example) and judges its budget on the
+    last quarter of them; the test images are never seen. The example is a batch of ``batch``
+    images: at batch 1 this net is so small that int8's quantize/dequantize steps cost more
+    than they save, and optimize rightly returns the float engine.
+    """
+    from ..graph.optimize import optimize
+
+    engine, report = optimize(model, split.x_train[:batch], precision="int8", target=target,
+                              calibration=split.x_train, speed=False, seed=seed)
+    return {"float": accuracy(model, split.x_test, split.y_test),
+            "int8": accuracy(engine, split.x_test, split.y_test, batch_size=batch),
+            "precision": report["precision"], "report": report, "engine": engine}
