@@ -15,6 +15,16 @@ class OneByOneError(ValueError):
     """
 
 
+def not_installed(package, purpose, extra):
+    """The one error for a missing optional package: what needed it and the extra that brings it.
+
+    >>> print(not_installed("timm", "to build 'timm:resnet18'", "timm"))
+    expected the timm package to build 'timm:resnet18'; it is not installed (pip install 'onebyone[timm]')
+    """
+    return OneByOneError(f"expected the {package} package {purpose}; it is not installed "
+                         f"(pip install 'onebyone[{extra}]')")
+
+
 def first_line(e):
     r"""The first line of an exception's message (its type's name if it has none): the cause
     that a OneByOneError quotes from torch or an engine, on one line.

@@ -110,7 +110,7 @@ def test_torch_engine_takes_other_sizes_of_the_same_rank(mobilenet):
 @pytest.mark.parametrize("target,extra", [("onnxruntime", "onnx"), ("openvino", "openvino")])
 def test_missing_package_names_the_extra(target, extra, heads, monkeypatch):
     real = base.importlib.util.find_spec
-    package = engines.TARGETS[target][1]
+    package = engines.TARGETS[target].package
     monkeypatch.setattr(base.importlib.util, "find_spec",
                         lambda name, *a: None if name == package else real(name, *a))
     assert target not in engines.available()

@@ -128,6 +128,22 @@ def test_a_bad_target_is_one_clear_error():
         onebyone.optimize(toy(), (1, 3, 12, 12), target="tensorrt")
 
 
+def test_optimize_targets_and_the_cli_check_a_target_name_alike(capsys):
+    # One check (engines.named) behind every door, so one message.
+    said = []
+    for call in (lambda: onebyone.optimize(toy(), (1, 3, 12, 12), target="tensorrt"),
+                 lambda: targets.fastest(["tensorrt"], toy(), (), None, (torch.randn(1, 3, 12, 12),),
+                                         toy())):
+        with pytest.raises(onebyone.OneByOneError) as error:
+            call()
+        said.append(str(error.value))
+    with pytest.raises(SystemExit):
+        main(["optimize", "no-such-model-is-ever-loaded", "--target", "tensorrt", "-o", "m"])
+    said.append(capsys.readouterr().err.strip())
+    tail = f"from {', '.join(engines.TARGETS)} or auto; got 'tensorrt'"
+    assert all(s.endswith(tail) for s in said), said
+
+
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "toy.pt"

@@ -78,7 +78,7 @@ def optimize(
                              rank=rank, energy=energy, lossy_tolerance=lossy_tolerance, speed=speed,
                              runs=runs, progress=say, **int8_options)
         if target == "auto":
-            out += _suffixes()[report["target"]]
+            out += engines.TARGETS[report["target"]].suffixes[0]
         engine = result if isinstance(result, engines.Engine) else \
             engines.build("torch", result, inputs, reference=reference_of(module, inputs))
         say(f"save {out}, re-load, re-verify")
@@ -141,34 +141,26 @@ def _floats(text, flag):
                             f"got {text!r}") from None
 
 
-def _suffixes():
-    from ..graph.engines import SUFFIXES
-
-    return {target: suffix for suffix, target in SUFFIXES.items()}
-
-
 def _target_and_path(target, out):
     """(target, path) from --target and -o, or one OneByOneError, before any work."""
-    from ..graph.engines import SUFFIXES
+    from ..graph.engines import SUFFIXES, TARGETS, named
 
-    suffixes = _suffixes()
     suffix = os.path.splitext(out)[1]
-    named = SUFFIXES.get(suffix)
+    by_suffix = SUFFIXES.get(suffix)
     if target is None:
-        if suffix and named is None:
-            raise OneByOneError(f"expected -o ending in {', '.join(suffixes.values())} (or no "
+        if suffix and by_suffix is None:
+            raise OneByOneError(f"expected -o ending in {', '.join(SUFFIXES)} (or no "
                                 f"suffix, for auto); got {out!r}")
-        target = named or "auto"
+        target = by_suffix or "auto"
     if target == "auto":
-        if named:
+        if by_suffix:
             raise OneByOneError(f"expected -o without a suffix for --target auto (the chosen "
                                 f"engine's is added); got {out!r}")
         return target, out
-    if target not in suffixes:
-        raise OneByOneError(f"expected --target from {', '.join(suffixes)} or auto; got {target!r}")
-    if named != target:
-        raise OneByOneError(f"expected -o ending in {suffixes[target]} for --target {target}; "
-                            f"got {out!r}")
+    named(target, "--target")
+    if by_suffix != target:
+        raise OneByOneError(f"expected -o ending in {TARGETS[target].suffixes[0]} for --target "
+                            f"{target}; got {out!r}")
     return target, out
 
 

@@ -4,7 +4,7 @@ import os
 import warnings
 import zipfile
 
-from ..errors import OneByOneError, first_line
+from ..errors import OneByOneError, first_line, not_installed
 from .zoo import build
 
 FILE_KINDS = ("pickled nn.Module (.pt/.pth)", "TorchScript", "torch.export program (.pt2)", "ONNX (.onnx)")
@@ -71,8 +71,7 @@ def _onnx(path, kind):
     try:
         import onnx
     except ImportError as e:
-        raise OneByOneError(f"expected the onnx package to read the {kind} file {path!r}; it is not "
-                            f"installed (pip install 'onebyone[onnx]')") from e
+        raise not_installed("onnx", f"to read the {kind} file {path!r}", "onnx") from e
     return onnx
 
 

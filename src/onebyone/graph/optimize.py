@@ -70,17 +70,17 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
     >>> report["target"], engine(torch.randn(1, 3, 8, 8)).shape
     ('onnxruntime', torch.Size([1, 8, 8, 8]))
     """
-    _targets_of(target)  # a bad target is an error before any work
+    wanted = engines.named(target)  # a bad target is an error before any work
     if precision not in ("fp32", "int8"):
         raise OneByOneError(f"expected precision 'fp32' or 'int8'; got {precision!r}")
     int8_options = None if precision == "fp32" else {
         "calibration": calibration, "held_out": held_out, "budget": budget, "preprocess": preprocess}
     with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
-        return _optimize(load(model), example_input, passes, target, rank, energy, lossy_tolerance,
+        return _optimize(load(model), example_input, passes, wanted, rank, energy, lossy_tolerance,
                          speed, runs, n_random, seed, progress, int8_options)
 
 
-def _optimize(model, example_input, passes, target, rank, energy, lossy_tolerance, speed, runs,
+def _optimize(model, example_input, passes, wanted, rank, energy, lossy_tolerance, speed, runs,
               n_random, seed, progress, int8_options):
     say = progress or (lambda step: None)
     names = _selected(passes)
@@ -95,7 +95,7 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
     if training is not None:
         raise OneByOneError(f"expected a model in eval mode (call model.eval()); got {training} "
                             "in training mode")
-    plan = None if int8_options is None else int8.prepare(_targets_of(target), inputs, seed=seed,
+    plan = None if int8_options is None else int8.prepare(wanted, inputs, seed=seed,
                                                           **int8_options)  # before any work
     checks = verify.check_inputs(inputs, n_random, seed)
     # The reference runs on a copy, first (it initialises lazy modules, which the traced copy
@@ -107,7 +107,7 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
     say("trace")
     faithful = "a model torch.fx traces" if original is model else "an ONNX model onnx2torch converts"
     gm, traced = _traced(model, inputs, checks, reference, exact_tol, faithful)
-    per_target = speed or target != "torch"  # choosing passes per target needs timing
+    per_target = speed or wanted != ["torch"]  # choosing passes per target needs timing
     steps, current, current_out = [], gm, traced
     for name in names if not per_target else [n for n in names if n not in LAYOUT]:
         say(f"pass {name}")
@@ -122,7 +122,7 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
         # file's: its onnx2torch conversion, as the passes see it).
         passed = current  # the verified passes' graph, before any layout pass
         result, current, chosen = targets.fastest(
-            _targets_of(target), current,
+            wanted, current,
             [n for n in names if n in LAYOUT], apply, inputs, original,
             plain=lambda t: gm if t == "torch" else model, runs=runs, n_random=n_random,
             seed=seed, progress=say)
@@ -157,18 +157,6 @@ def _optimize(model, example_input, passes, target, rank, energy, lossy_toleranc
 def reference_of(model, inputs):
     """What optimize proves its result against: the model, or onnxruntime running an ONNX one."""
     return onnx_convert.reference(model, inputs) if onnx_convert.is_onnx(model) else model
-
-
-def _targets_of(target):
-    """The targets to try: "auto" is every one (those not installed are skipped and reported)."""
-    if target == "auto":
-        return list(engines.TARGETS)
-    wanted = [target] if isinstance(target, str) else list(target)
-    unknown = [t for t in wanted if t not in engines.TARGETS]
-    if unknown or not wanted:
-        raise OneByOneError(f"expected a target from {', '.join(engines.TARGETS)} or auto (or a list "
-                            f"of them); got {', '.join(map(repr, unknown)) or 'none'}")
-    return wanted
 
 
 def _traced(model, inputs, checks, reference, tol, faithful):

@@ -24,7 +24,7 @@ import torch
 
 from ..errors import OneByOneError
 from ..timing import interleaved
-from .engines import TARGETS, available, build
+from .engines import available, build, missing, named
 from .speed import denormals_flushed
 
 TRIED = {"torch": ("merge_parallel", "swap", "memory_format"), "compile": (),
@@ -99,16 +99,13 @@ def fastest(targets, base, optional, apply, example, reference, *, plain=None, r
     "warmup_s", "error", "tolerance", "passes", "trials"} or {"dropped": why}}, "plain": {name:
     {"ms", "warmup_s", "error", "tolerance"} or {"dropped": why}}, "skipped": {name: why}}
     (targets whose package is not installed are skipped, not failed)."""
-    unknown = [t for t in targets if t not in TARGETS]
-    if unknown:
-        raise OneByOneError(f"expected targets from {', '.join(TARGETS)} or 'auto'; got "
-                            f"{', '.join(map(repr, unknown))}")
+    targets = named(targets)
     installed = available()
     report = {"target": None, "plain_chosen": False, "targets": {}, "plain": {}, "skipped": {}}
     found, plain_found = {}, {}
     for target in targets:
         if target not in installed:
-            report["skipped"][target] = f"not installed (pip install 'onebyone[{TARGETS[target][2]}]')"
+            report["skipped"][target] = str(missing(target))
             continue
         try:
             found[target] = for_target(target, base, optional, apply, example, reference, runs=runs,

@@ -6,7 +6,7 @@ the optional extra ``onebyone[timm]``). An unknown name gets the closest names o
 """
 import difflib
 
-from ..errors import OneByOneError
+from ..errors import OneByOneError, not_installed
 
 # googlenet and inception_v3 default to training-time extras: auxiliary heads (an extra output
 # in train mode, dead weight in eval) and an input re-normalisation meant for their released
@@ -33,8 +33,7 @@ def _timm(name):
     try:
         import timm
     except ImportError as e:
-        raise OneByOneError(f"expected timm to build {name!r}; it is not installed "
-                            f"(pip install 'onebyone[timm]'): {e}") from e
+        raise not_installed("timm", f"to build {name!r}", "timm") from e
     names = timm.list_models()
     if name not in names:
         raise OneByOneError(f"expected a timm model name (e.g. timm:efficientnet_b0); got {name!r}"

@@ -12,28 +12,59 @@ engine's artifact whole, re-loads it and re-checks it; load(path) reads one back
 ('torch', True)
 """
 import copy
-import importlib
 import importlib.util
 import os
 import time
 
 import torch
 
-from ...errors import OneByOneError, cause_line
+from ...errors import OneByOneError, cause_line, not_installed
 from .. import verify as _verify
 from ..speed import denormals_flushed
+from . import eager, inductor, ort, ov
 from .base import Engine, Signature
 
-# target -> (module in this package, the package it needs, the extra that installs it)
-TARGETS = {
-    "torch": ("eager", None, None),
-    "compile": ("inductor", None, None),
-    "onnxruntime": ("ort", "onnxruntime", "onnx"),
-    "openvino": ("ov", "openvino", "openvino"),
-}
-SUFFIXES = {".pt": "torch", ".pt2": "compile", ".onnx": "onnxruntime", ".xml": "openvino"}
+# The registry: each engine module's SPEC (target, package, extra, suffixes), in the order
+# "auto" tries them; everything below reads it.
+_MODULES = {m.SPEC.target: m for m in (eager, inductor, ort, ov)}
+TARGETS = {target: m.SPEC for target, m in _MODULES.items()}
+SUFFIXES = {spec.suffixes[0]: target for target, spec in TARGETS.items()}  # artifact -> target
 
-__all__ = ["TARGETS", "SUFFIXES", "Engine", "available", "build", "from_onnx", "load", "verify", "target_of"]
+__all__ = ["TARGETS", "SUFFIXES", "Engine", "available", "build", "from_onnx", "load", "verify",
+           "target_of", "named", "missing"]
+
+
+def named(target, what="a target", auto=True):
+    """The list of targets that ``target`` names: a name, a list of names or (when ``auto``)
+    "auto", every target; else one OneByOneError listing them. The one check of a target's name.
+
+    >>> named("auto"), named(["onnxruntime"])
+    (['torch', 'compile', 'onnxruntime', 'openvino'], ['onnxruntime'])
+    >>> named("tensorrt", "--target")
+    Traceback (most recent call last):
+    onebyone.errors.OneByOneError: expected --target from torch, compile, onnxruntime, openvino or auto; got 'tensorrt'
+    """
+    if auto and target == "auto":
+        return list(TARGETS)
+    wanted = [target] if isinstance(target, str) else list(target)
+    unknown = [t for t in wanted if t not in TARGETS]
+    if unknown or not wanted:
+        raise OneByOneError(f"expected {what} from {', '.join(TARGETS)}{' or auto' if auto else ''}; "
+                            f"got {', '.join(map(repr, unknown)) or 'none'}")
+    return wanted
+
+
+def missing(target):
+    """The OneByOneError naming the extra that installs target's engine package, or None when
+    it is installed (or needs none).
+
+    >>> missing("torch") is None
+    True
+    """
+    spec = TARGETS[named(target, auto=False)[0]]
+    if spec.package is None or importlib.util.find_spec(spec.package) is not None:
+        return None
+    return not_installed(spec.package, f"for the {target} target", spec.extra)
 
 
 def available():
@@ -43,14 +74,11 @@ def available():
     >>> targets[:2], ("onnxruntime" in targets) == (importlib.util.find_spec("onnxruntime") is not None)
     (['torch', 'compile'], True)
     """
-    return [t for t, (_, package, _) in TARGETS.items()
-            if package is None or importlib.util.find_spec(package) is not None]
+    return [t for t in TARGETS if missing(t) is None]
 
 
 def _module(target):
-    if target not in TARGETS:
-        raise OneByOneError(f"expected a target from {', '.join(TARGETS)}; got {target!r}")
-    return importlib.import_module(f".{TARGETS[target][0]}", __name__)
+    return _MODULES[named(target, auto=False)[0]]
 
 
 def target_of(path):

@@ -6,16 +6,29 @@ flat arrays; the wrapper checks the inputs against the example the engine was bu
 verified for, and puts the outputs back into the model's own structure (tensor, tuple, dict).
 """
 import contextlib
+import importlib
 import importlib.util
 import json
 import os
+from typing import NamedTuple
 
 import torch
 from torch import nn
 from torch.utils._pytree import tree_flatten, tree_unflatten, treespec_dumps, treespec_loads
 
-from ...errors import OneByOneError, cause_line
+from ...errors import OneByOneError, cause_line, not_installed
 from ..speed import denormals_flushed
+
+
+class Spec(NamedTuple):
+    """What an engine module says of itself, once (its SPEC); the package's registry
+    (engines/__init__) derives the target list, the suffix table, the install messages and the
+    check of a target's name from these."""
+
+    target: str
+    package: str | None  # the package it needs beyond torch, or None
+    extra: str | None    # the onebyone extra that installs that package
+    suffixes: tuple      # its artifact's: the first names the file, the others lie beside it
 
 
 def require(module, extra):
@@ -26,8 +39,7 @@ def require(module, extra):
     onebyone.errors.OneByOneError: expected the no_such_engine package for this target; it is not installed (pip install 'onebyone[onnx]')
     """
     if importlib.util.find_spec(module) is None:
-        raise OneByOneError(f"expected the {module} package for this target; it is not installed "
-                            f"(pip install 'onebyone[{extra}]')")
+        raise not_installed(module, "for this target", extra)
     return module
 
 
@@ -80,11 +92,20 @@ def _dtype_name(t):
 class Engine(nn.Module):
     """A model running in one engine, callable like the original on torch tensors.
 
-    Subclasses set ``target`` and ``suffixes`` and define ``run(arrays or tensors) -> list``
-    and ``write(path)``; ``static_shapes`` False lets other sizes of the same rank through.
+    Subclasses set ``spec`` (their module's SPEC: target, suffixes) and define
+    ``run(arrays or tensors) -> list`` and ``write(path)``; their module defines ``load(path)``;
+    ``static_shapes`` False lets other sizes of the same rank through.
     """
 
-    target, suffixes, static_shapes = None, (), True
+    spec, static_shapes = None, True
+
+    @property
+    def target(self):
+        return self.spec.target
+
+    @property
+    def suffixes(self):
+        return self.spec.suffixes
 
     def __init__(self, signature):
         super().__init__()
@@ -110,8 +131,9 @@ class Engine(nn.Module):
     def save(self, path):
         """Write the engine's artifact to path whole, re-load it and re-check it against the
         original model's outputs recorded by verify; the path as written (a str)."""
-        from . import load  # the package's loader picks the engine from the suffix
-
+        # The module that defines this engine reads its artifact back: no import up into the
+        # package that gathers the engines.
+        load = importlib.import_module(type(self).__module__).load
         path = os.fspath(path)
         if not path.endswith(self.suffixes[0]):
             raise OneByOneError(f"expected a {self.suffixes[0]} path for the {self.target} target; "
@@ -121,7 +143,8 @@ class Engine(nn.Module):
                                 "got one never compared with its model")
         self.write(path)
         try:
-            again = load(path)
+            with denormals_flushed():  # sessions set the flags while loading: ours restores them
+                again = load(path)
             err = _error_on(again, self.verified)
         except Exception as e:
             remove(self.artifact_files(path))

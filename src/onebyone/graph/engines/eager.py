@@ -10,15 +10,16 @@ import torch
 
 from ..._files import write_atomic
 from ...errors import OneByOneError
-from .base import Engine, Signature
+from .base import Engine, Spec, Signature
 
 _ATTRIBUTE = "onebyone_signature"
+SPEC = Spec("torch", None, None, (".pt",))  # the registry's row (engines/__init__)
 
 
 class TorchEngine(Engine):
     """PyTorch eager mode; other sizes of the same rank pass (the module is shape-generic)."""
 
-    target, suffixes, static_shapes = "torch", (".pt",), False
+    spec, static_shapes = SPEC, False
 
     def __init__(self, module, signature):
         super().__init__(signature)

@@ -17,9 +17,10 @@ import torch
 
 from ..._files import write_atomic
 from ...errors import OneByOneError, cause_line
-from .base import Engine, Signature
+from .base import Engine, Signature, Spec
 
 _KEY = "onebyone_signature"
+SPEC = Spec("compile", None, None, (".pt2",))  # the registry's row (engines/__init__)
 
 
 def _frozen():
@@ -29,7 +30,7 @@ def _frozen():
 
 
 class CompileEngine(Engine):
-    target, suffixes = "compile", (".pt2",)
+    spec = SPEC
 
     def __init__(self, module, example, signature):
         super().__init__(signature)
@@ -65,7 +66,7 @@ class CompileEngine(Engine):
 class PackageEngine(Engine):
     """A loaded AOTInductor package: compiled ahead of time, nothing to warm up."""
 
-    target, suffixes = "compile", (".pt2",)
+    spec = SPEC
 
     def __init__(self, package, signature, source):
         super().__init__(signature)

@@ -11,14 +11,15 @@ import torch
 
 from ..._files import write_atomic
 from ...errors import OneByOneError
-from .base import Engine, Signature, numpy_inputs, require
+from .base import Engine, Signature, Spec, numpy_inputs, require
 from .export import onnx_bytes
 
 _KEY = "onebyone"
+SPEC = Spec("onnxruntime", "onnxruntime", "onnx", (".onnx",))  # the registry's row (engines/__init__)
 
 
 class OnnxRuntimeEngine(Engine):
-    target, suffixes = "onnxruntime", (".onnx",)
+    spec = SPEC
 
     def __init__(self, data, signature, session=None):
         super().__init__(signature)
@@ -46,7 +47,7 @@ def build(model, example, signature):
 
 def from_onnx(data, signature):
     """An engine over serialized ONNX (the export, or its int8 QDQ form) with the signature."""
-    require("onnxruntime", "onnx")
+    require(SPEC.package, SPEC.extra)
     require("onnx", "onnx")
     import onnx
 
@@ -56,7 +57,7 @@ def from_onnx(data, signature):
 
 
 def load(path):
-    require("onnxruntime", "onnx")
+    require(SPEC.package, SPEC.extra)
     with open(path, "rb") as f:
         data = f.read()
     session = _session(data)

@@ -13,14 +13,15 @@ import tempfile
 import torch
 
 from ...errors import OneByOneError
-from .base import Engine, Signature, numpy_inputs, require
+from .base import Engine, Signature, Spec, numpy_inputs, require
 from .export import onnx_bytes
 
 _KEY = "onebyone_signature"
+SPEC = Spec("openvino", "openvino", "openvino", (".xml", ".bin"))  # the registry's row (engines/__init__)
 
 
 class OpenVinoEngine(Engine):
-    target, suffixes = "openvino", (".xml", ".bin")
+    spec = SPEC
 
     def __init__(self, model, signature):
         super().__init__(signature)
@@ -58,7 +59,7 @@ def build(model, example, signature):
 
 def from_onnx(data, signature):
     """An engine over serialized ONNX (the export, or its int8 QDQ form) with the signature."""
-    require("openvino", "openvino")
+    require(SPEC.package, SPEC.extra)
     import openvino as ov
 
     ov_model = ov.Core().read_model(data)
@@ -67,7 +68,7 @@ def from_onnx(data, signature):
 
 
 def load(path):
-    require("openvino", "openvino")
+    require(SPEC.package, SPEC.extra)
     import openvino as ov
 
     model = ov.Core().read_model(path)
