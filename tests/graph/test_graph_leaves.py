@@ -7,7 +7,8 @@ from torch import nn
 
 from onebyone import OneByOneError
 from onebyone.graph import inspect, optimize
-from onebyone.graph.trace import kept_whole, trace
+from onebyone.graph.leaves import kept_whole
+from onebyone.graph.trace import trace
 
 
 class Gated(nn.Module):
@@ -93,3 +94,50 @@ def test_a_saved_and_loaded_result_still_shows_inside_what_was_kept_whole(tmp_pa
     assert [k["module"] for k in again.kept_whole] == ["gated"]
     paths = [r["module"] for r in again.rows]  # the saved model's own paths (a part is a graph)
     assert "head" in paths and any(p.startswith("gated.expand") for p in paths)
+
+
+class Block(nn.Module):
+    """Traceable, around an untraceable Gated: once opened, a part with a leaf of its own."""
+
+    def __init__(self):
+        super().__init__()
+        self.gated = Gated()
+        self.mix = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        return self.mix(self.gated(x))
+
+
+class Outer(nn.Module):
+    """Untraceable, calling its Block twice: parts inside parts, each run twice per call."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+
+    def forward(self, x):
+        y = self.block(self.block(x))
+        return -y if y.mean() > 100 else y
+
+
+def test_walk_reaches_the_parts_inside_parts_and_every_consumer_sees_them():
+    from onebyone.graph.cost import macs
+    from onebyone.graph.leaves import walk
+    from onebyone.graph.trace import propagate
+
+    model = randomize_bn(nn.Sequential(nn.Conv2d(3, 8, 1), Outer())).eval()
+    x = torch.randn(1, 3, 5, 5)
+    gm = propagate(trace(model), (x,))
+    assert [(p, calls) for p, _, calls in walk(gm)] == [
+        ("1.block", 2), ("1.block.gated.reduce", 2), ("1.block.gated.expand", 2)]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    per_pixel = [c.in_channels * c.out_channels for c in convs]  # 1x1 convs on 5x5
+    assert macs(gm) == 25 * (per_pixel[0] + 2 * sum(per_pixel[1:]))
+    rows = inspect(model, x).rows
+    assert [r["module"] for r in rows] == ["0"] + 2 * [
+        "1.block.gated.reduce.0", "1.block.gated.expand", "1.block.mix"]
+    optimized, report = optimize(model, x, speed=False)
+    fold = next(p for p in report["passes"] if p["pass"] == "fold_bn")
+    assert fold["changed"] == 1 and fold["details"][0].startswith("1.block.gated.reduce: ")
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in optimized.modules()) == 0
+    assert_same_outputs(model, optimized, torch.randn(2, 3, 7, 5))

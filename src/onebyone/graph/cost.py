@@ -51,7 +51,7 @@ def totals(gm):
 def macs(gm):
     """Multiply-adds of every call in gm, and of the parts traced inside its kept-whole
     modules (leaves.py), each times its calls."""
-    from .leaves import parts
+    from .leaves import walk
 
-    inside = sum(macs(part) * part.meta.get("calls", 1) for _, part in parts(gm))
-    return sum(node_macs(gm, n) for n in gm.graph.nodes) + inside
+    graphs = [(gm, 1)] + [(part, calls) for _, part, calls in walk(gm)]
+    return sum(node_macs(g, n) * calls for g, calls in graphs for n in g.graph.nodes)

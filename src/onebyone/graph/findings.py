@@ -15,12 +15,21 @@ Analysis only: nothing here rewrites or imports a pass (chains.py holds what col
 import torch
 
 from . import chains
-from .leaves import parts, row_path
+from .leaves import row_path, walk
 from .patterns import CHAINS, is_1x1, is_linear, is_pointwise, match_chain, match_siblings, module
 
 
 def findings(gm):
-    """A list of {'kind', 'modules', 'detail'} for a shape-propagated GraphModule."""
+    """A list of {'kind', 'modules', 'detail'} for a shape-propagated GraphModule, and for the
+    parts traced inside its kept-whole modules (leaves.walk), under the paths users know."""
+    found = _in_graph(gm)
+    for prefix, part, _ in walk(gm):
+        found += [{**f, "modules": [row_path(prefix, part, t) for t in f["modules"]]}
+                  for f in _in_graph(part)]
+    return found
+
+
+def _in_graph(gm):
     found = [{"kind": "foldable_bn", "modules": [a.target, b.target], "detail": "BatchNorm folds into the conv"}
              for a, b in match_chain(gm, *CHAINS["conv -> bn"], shape_reads=True)]
     for pattern, a, bn, b in chains.chains(gm):
@@ -37,9 +46,6 @@ def findings(gm):
         m = module(gm, n)
         if is_pointwise(m) and m.groups == 1:  # a reflect-padded 1x1 has a rank too
             found.extend(rank_findings(n.target, m.weight.detach()))
-    for prefix, part in parts(gm):  # inside modules kept whole, what traced on its own
-        found += [{**f, "modules": [row_path(prefix, part, t) for t in f["modules"]]}
-                  for f in findings(part)]
     return found
 
 

@@ -1,11 +1,12 @@
 """inspect(): every 1x1 conv of a model with its cost and role, the totals, and the findings."""
+from . import leaves
 from .census import census
 from .cost import totals
 from .findings import findings
 from .load import load
 from .roles import declared_roles
 from .table import Inspection, add_totals
-from .trace import kept_whole, make_inputs, propagate, trace
+from .trace import make_inputs, propagate, trace
 
 
 def inspect(model, example_input=None):
@@ -36,7 +37,7 @@ def inspect(model, example_input=None):
     result = Inspection(name, [list(t.shape) for t in inputs], census(gm, declared_roles(model)))
     t = totals(gm)
     result.findings = findings(gm)
-    result.kept_whole = [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]
+    result.kept_whole = leaves.rows(gm)
     return add_totals(result, t["params"], t["macs"])
 
 

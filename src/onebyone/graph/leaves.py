@@ -4,9 +4,10 @@ trace() keeps a submodule whose forward torch.fx cannot trace (control flow on a
 as one call_module node and goes on, as timm's fx helpers do with their leaf modules; the
 graph records it in ``gm.meta["kept_whole"]`` ({path: reason}). Only a model whose own forward
 cannot be traced is an error. Once inputs are known (trace.propagate runs the graph), each
-called child of a kept-whole module is traced on its own, checked to compute what the child
-computed, and put in its place: a *part*. The census lists a part's 1x1 convs, the passes
-rewrite inside it (passes/__init__.py), and the leaf's own Python stays exactly as written.
+called child of a kept-whole module that ``openable`` names is traced on its own (by trace.py:
+this module never calls back), checked to compute what the child computed, and put in its
+place: a *part*. The census lists a part's 1x1 convs at its leaf's place; cost, findings and
+the passes take every part from ``walk``; the leaf's own Python stays exactly as written.
 A part called k times is propagated on its first call's inputs and counted k times.
 """
 import contextlib
@@ -55,9 +56,13 @@ def recover(gm):
 
 def parts(gm, under=None):
     """[(path, part GraphModule)] opened inside gm's kept-whole modules (or inside ``under``):
-    the outermost ones (a part's own leaves hold its inner parts)."""
+    the outermost ones (a part's own leaves hold its inner parts). A kept-whole module inside
+    another (the tracer keeps both when the inner one fails first) is reached through the outer
+    one's parts, not again on its own."""
     found = []
-    for leaf in ([under] if under else kept_whole(gm)):
+    kept = kept_whole(gm)
+    outermost = [k for k in kept if not any(k.startswith(o + ".") for o in kept)]
+    for leaf in ([under] if under else outermost):
         inside = [(name, m) for name, m in gm.get_submodule(leaf).named_modules() if name and is_part(m)]
         found += [(f"{leaf}.{name}", m) for name, m in inside
                   if not any(name.startswith(other + ".") for other, _ in inside)]
@@ -97,42 +102,62 @@ def capturing(gm):
             h.remove()
 
 
-def open_parts(gm, calls, trace, propagate):
-    """Trace (once) and propagate each outermost called module inside gm's kept-whole modules
-    that holds a conv or Linear layer; trace/propagate are trace.py's (passed in: no cycle)."""
+def walk(gm, under=None):
+    """(path, part, calls) of every part inside gm's kept-whole modules (inside ``under`` only,
+    if given), at any depth, each before the parts inside it: path in gm's names, calls how
+    often one run of gm runs it. The one walk into kept-whole modules: cost, findings and the
+    passes take each part as a graph of its own from here.
+
+    >>> import torch
+    >>> list(walk(torch.fx.symbolic_trace(torch.nn.ReLU())))
+    []
+    """
+    for prefix, part in parts(gm, under):
+        calls = part.meta.get("calls", 1)
+        yield prefix, part, calls
+        for path, inner, times in walk(part):
+            yield f"{prefix}.{path}", inner, calls * times
+
+
+def rows(gm):
+    """The report's rows of gm's kept-whole modules: [{"module", "reason"}].
+
+    >>> import torch
+    >>> gm = torch.fx.symbolic_trace(torch.nn.ReLU())
+    >>> gm.meta[KEY] = {"gate": "control flow on a tensor"}
+    >>> rows(gm)
+    [{'module': 'gate', 'reason': 'control flow on a tensor'}]
+    """
+    return [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]
+
+
+def openable(gm, calls):
+    """[(path, module, args, times called)] of what propagate opens inside gm's kept-whole
+    modules (calls: from capturing): each outermost called module that holds a conv or Linear
+    layer and was called with tensors only."""
+    found = []
     for path in _outermost(calls):
         m, seen = gm.get_submodule(path), calls[path]
         args, kwargs = seen[0]
-        if kwargs or not all(isinstance(a, torch.Tensor) for a in args) or not _has_layer(m):
-            continue
-        part = m if is_part(m) else _opened(m, args, trace)
-        if part is None:
-            continue  # it does not trace on its own either: it stays inside the leaf as it is
-        propagate(part, args)
-        part.meta["calls"] = len(seen)
-        if part is not m:
-            parent, _, name = path.rpartition(".")
-            setattr(gm.get_submodule(parent), name, part)
+        if not kwargs and all(isinstance(a, torch.Tensor) for a in args) and _has_layer(m):
+            found.append((path, m, args, len(seen)))
+    return found
 
 
-def _opened(m, args, trace):
-    from ..errors import OneByOneError
-    from .verify import compare, tolerance
-
-    try:
-        part = trace(m)
-        with torch.no_grad():
-            expected = m(*args)
-            same = compare(expected, part(*args))["error"] <= tolerance([expected])
-    except (OneByOneError, RuntimeError, TypeError):
-        return None
-    if not same:  # traced, but not the same computation: leave it
-        return None
+def mark(part, m):
+    """part, the GraphModule traced from module m, marked as a part (and as a lone layer, whose
+    rows keep m's own path)."""
     lone = not any(n.op == "call_function" or n.op == "call_method" for n in part.graph.nodes) \
         and [n.target for n in part.graph.nodes if n.op == "call_module"] == ["0"] \
         and not list(m.children())
     part.meta.update({PART: True, "lone": lone})
     return part
+
+
+def place(gm, path, part):
+    """Put part where gm's module at path was."""
+    parent, _, name = path.rpartition(".")
+    setattr(gm.get_submodule(parent), name, part)
 
 
 def _outermost(calls):

@@ -5,14 +5,14 @@ import copy
 import torch
 
 from ..errors import OneByOneError, cause_line
-from . import engines, int8, onnx_convert, targets, verify
+from . import engines, int8, leaves, onnx_convert, targets, verify
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
 from .speed import denormals_flushed
 from .state import settings_kept
 from .steps import applier, run_verified
-from .trace import kept_whole, make_inputs, propagate, trace
+from .trace import make_inputs, propagate, trace
 
 # Passes that change how the work is laid out, not how much of it there is: each is kept for a
 # target only where that target runs faster with it (graph.targets). The others (BatchNorm
@@ -145,7 +145,7 @@ def _optimize(model, example_input, passes, wanted, rank, energy, lossy_toleranc
         error, exact_tol = result.verified["error"], result.verified["tolerance"]
     report = {"passes": steps, "before": totals(gm), "after": totals(current), "error": error,
               "tolerance": exact_tol, "precision": precision, "input": [list(t.shape) for t in inputs], **chosen, "speed": None,
-              "kept_whole": [{"module": m, "reason": why} for m, why in kept_whole(gm).items()]}
+              "kept_whole": leaves.rows(gm)}
     if speed:
         say("timing the model and the result")
         t = targets.time_models({"before": original, "after": result}, inputs, runs=runs)

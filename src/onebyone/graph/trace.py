@@ -13,7 +13,6 @@ from ..errors import OneByOneError, first_line
 from ..nn import Conv1x1
 from . import leaves
 from .patterns import plain_batch_norm
-from .leaves import kept_whole  # noqa: F401  (the graph's kept-whole modules, for callers)
 
 
 class _Tracer(torch.fx.Tracer):
@@ -136,10 +135,36 @@ def propagate(gm, inputs, keep_output=None):
             shapes = [tuple(t.shape) for t in inputs]
             raise OneByOneError(f"expected an input the model accepts; running it on shapes "
                                 f"{shapes} failed: {first_line(e)}") from None
-    leaves.open_parts(gm, calls, trace, propagate)  # inside kept-whole modules, what traces
+    _open_parts(gm, calls)  # inside kept-whole modules, what traces on its own
     if keep_output is not None:
         keep_output.append(out)
     return gm
+
+
+def _open_parts(gm, calls):
+    """Trace (once) and propagate each module leaves.openable names, and put it in its place;
+    one that does not trace, or traces to another computation, stays inside the leaf as it is."""
+    for path, m, args, times in leaves.openable(gm, calls):
+        part = m if leaves.is_part(m) else _opened(m, args)
+        if part is None:
+            continue
+        propagate(part, args)
+        part.meta["calls"] = times
+        if part is not m:
+            leaves.place(gm, path, part)
+
+
+def _opened(m, args):
+    from .verify import compare, tolerance
+
+    try:
+        part = trace(m)
+        with torch.no_grad():
+            expected = m(*args)
+            same = compare(expected, part(*args))["error"] <= tolerance([expected])
+    except (OneByOneError, RuntimeError, TypeError):
+        return None
+    return leaves.mark(part, m) if same else None  # traced, but not the same computation: left
 
 
 def shape_of(node):

@@ -10,18 +10,19 @@ from .low_rank import low_rank as _low_rank
 from .memory_format import memory_format as _memory_format
 from .merge_parallel import merge_parallel as _merge_parallel
 from .swap import swap as _swap
-from ..leaves import parts
+from ..leaves import walk
 from ._rewrite import set_module
+
 
 def _inside_leaves(run):
     """The pass `run`, also applied to each part traced inside a module kept whole
-    (onebyone.graph.leaves): the leaf's own Python stays, its traceable parts are rewritten.
-    The part's reports join the pass's, each line under the part's path."""
+    (onebyone.graph.leaves.walk): the leaf's own Python stays, its traceable parts are
+    rewritten. The part's reports join the pass's, each line under the part's path."""
 
     def everywhere(gm, **options):
         new, rep = run(gm, **options)
-        for path, part in parts(new):
-            rewritten, inner = everywhere(part, **options)
+        for path, part, _ in list(walk(new)):  # outer parts first: an inner one lands in its new outer
+            rewritten, inner = run(part, **options)
             rewritten.meta.update(part.meta)  # still a part, called as often
             set_module(new, path, rewritten)
             rep["changed"] += inner["changed"]
