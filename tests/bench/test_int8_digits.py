@@ -12,7 +12,7 @@ from onebyone.graph.int8 import Budget
 from onebyone.graph.int8.quantize import Quantizer, int8_layers
 from onebyone.graph.int8.samples import split as split_inputs
 from onebyone.graph.int8.search import search
-from onebyone.graph.speed import denormals_flushed
+from onebyone.graph.settings import denormals_flushed
 
 BATCH = 50  # the engine's batch: 450 held-out digits are 9 calls
 

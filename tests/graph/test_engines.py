@@ -16,8 +16,7 @@ from onebyone.graph import engines
 from onebyone.graph.engines import base
 from onebyone.graph import targets
 from onebyone.graph.load import load
-from onebyone.graph.speed import denormals_flushed
-from onebyone.graph.state import flush_denormal
+from onebyone.graph.settings import denormals_flushed, flush_denormal
 
 FAST = ["torch", "onnxruntime", "openvino"]  # seconds each; compile has its own tests below
 SUFFIX = {"torch": ".pt", "compile": ".pt2", "onnxruntime": ".onnx", "openvino": ".xml"}

@@ -13,7 +13,7 @@ from graph_toys import ATOL_SCALE, MODELS, RTOL, randomize_bn
 
 import onebyone
 from onebyone.graph.zoo import build as torchvision_model
-from onebyone.graph.speed import denormals_flushed
+from onebyone.graph.settings import denormals_flushed
 
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")

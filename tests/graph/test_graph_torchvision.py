@@ -11,7 +11,7 @@ from graph_toys import (MODELS, assert_same_outputs, assert_unchanged, bns, conv
 
 import onebyone
 from onebyone.graph.zoo import build as torchvision_model
-from onebyone.graph.speed import denormals_flushed
+from onebyone.graph.settings import denormals_flushed
 
 
 @pytest.fixture(scope="module", autouse=True)

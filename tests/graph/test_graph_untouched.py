@@ -8,8 +8,7 @@ from torch import nn
 import onebyone
 from onebyone import OneByOneError
 from onebyone.graph import passes
-from onebyone.graph.speed import denormals_flushed
-from onebyone.graph.state import flush_denormal
+from onebyone.graph.settings import denormals_flushed, flush_denormal
 
 
 def toy():

@@ -18,7 +18,7 @@ from onebyone.graph.int8 import Budget
 from onebyone.graph.int8.quantize import Quantizer, int8_layers
 from onebyone.graph.int8.search import search
 from onebyone.graph.int8.select import _verified
-from onebyone.graph.speed import denormals_flushed
+from onebyone.graph.settings import denormals_flushed
 
 SHAPE = (1, 3, 8, 8)
 

@@ -12,7 +12,7 @@ import onebyone
 from onebyone.cli import main
 from onebyone.graph import engines, targets
 from onebyone.graph.optimize import LAYOUT
-from onebyone.graph.speed import denormals_flushed
+from onebyone.graph.settings import denormals_flushed
 from onebyone.graph.targets import TRIED
 
 FAST = ["torch", "onnxruntime", "openvino"]

@@ -78,7 +78,7 @@ def train(seed=0, epochs=6, batch_size=128, lr=6e-3):
     >>> model.training, split.x_train.shape, split.y_test.shape
     (False, torch.Size([1347, 1, 16, 16]), torch.Size([450]))
     """
-    from ..graph.state import settings_kept
+    from ..graph.settings import settings_kept
 
     split = data(seed)
     with settings_kept():

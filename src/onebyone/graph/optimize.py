@@ -9,8 +9,7 @@ from . import engines, int8, leaves, onnx_convert, targets, verify
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
-from .speed import denormals_flushed
-from .state import settings_kept
+from .settings import denormals_flushed, settings_kept
 from .steps import applier, run_verified
 from .trace import make_inputs, propagate, trace
 

@@ -25,7 +25,7 @@ import torch
 from ..errors import OneByOneError
 from ..timing import interleaved
 from .engines import available, build, missing, named
-from .speed import denormals_flushed
+from .settings import denormals_flushed
 
 TRIED = {"torch": ("merge_parallel", "swap", "memory_format"), "compile": (),
          "onnxruntime": ("merge_parallel",), "openvino": ("merge_parallel",)}

@@ -20,7 +20,7 @@ import torch
 
 from ...errors import OneByOneError, cause_line, not_installed
 from .. import verify as _verify
-from ..speed import denormals_flushed
+from ..settings import denormals_flushed
 from . import eager, inductor, ort, ov
 from .base import Engine, Signature
 

@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils._pytree import tree_flatten, tree_unflatten, treespec_dumps, treespec_loads
 
 from ...errors import OneByOneError, cause_line, not_installed
-from ..speed import denormals_flushed
+from ..settings import denormals_flushed
 
 
 class Spec(NamedTuple):
