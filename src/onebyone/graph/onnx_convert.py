@@ -13,6 +13,8 @@ by a constant shape without zeros drops ``allowzero`` (it only changes what a 0 
 onnx2torch refuses and torch's dynamo exporter always sets. An op still left without a converter
 is one OneByOneError naming them all.
 """
+import keyword
+
 import torch
 
 from ..errors import OneByOneError, cause_line, first_line
@@ -47,8 +49,10 @@ def to_torch(model, inputs):
 
     proto = _convertible(read_onnx(model, [tuple(t.shape) for t in inputs]))
     _drop_allowzero(proto.graph)
-    try:
-        gm = convert(proto)
+    names = [v.name for v in graph_inputs(proto.graph)]
+    try:  # the graph's inputs are named as the file's where Python allows the names
+        gm = convert(proto, save_input_names=all(n.isidentifier() and not keyword.iskeyword(n)
+                                                 for n in names))
     except Exception as e:  # a converter that exists but refuses this node's attributes
         raise OneByOneError(f"expected an ONNX model onnx2torch can convert; it failed: "
                             f"{cause_line(e)}") from e

@@ -24,7 +24,9 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
              lossy_tolerance=0.05, speed=True, runs=7, n_random=2, seed=0, progress=None):
     """The model rewritten and handed to an engine, verified there, and a report.
 
-    model: an nn.Module in eval mode, a torchvision model name or a model file (see load).
+    model: an nn.Module in eval mode, a torchvision model name or a model file (see load); an
+    ONNX model is converted by onnx2torch (graph.onnx_convert) and every step is proven against
+    onnxruntime running the model itself, whose symbolic dims the example fills.
     example_input: a tensor, tuple of tensors or shape (default 1,3,224,224). passes: names
     from onebyone.graph.passes.PASSES, in any order (they run in PASSES order), or a comma
     string; "low_rank" (lossy, opt-in) uses rank / energy and is held to lossy_tolerance.
