@@ -226,3 +226,32 @@ def test_cli_reads_a_static_files_shape_without_input(toy_file, tmp_path):
     assert engine.signature.inputs == [((1, 3, 12, 12), "float32")]
     x = torch.randn(1, 3, 12, 12)
     assert_matches(engine(x), on_file(toy_file, x)[0])
+
+
+class TwoInTwoOut(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.bn, self.b = torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4), torch.nn.Conv2d(3, 4, 1)
+
+    def forward(self, zeta, alpha):
+        y = self.bn(self.a(zeta))
+        return y + self.b(alpha), torch.relu(y)
+
+
+def test_several_inputs_and_outputs_keep_their_names_and_order(tmp_path):
+    torch.manual_seed(0)
+    model, inputs = randomize_bn(TwoInTwoOut()), (torch.randn(1, 3, 8, 8), torch.randn(1, 3, 8, 8))
+    path = str(tmp_path / "two.onnx")
+    with torch.no_grad():
+        torch.onnx.export(model, inputs, path, dynamo=False, do_constant_folding=False,
+                          input_names=["zeta", "alpha"], output_names=["y2", "y1"])
+    engine, report = onebyone.optimize(path, inputs, target="onnxruntime", runs=2)
+    assert {p["pass"]: p["changed"] for p in report["passes"]}["fold_bn"] == 1
+    saved = onnx.load(engine.save(tmp_path / "out.onnx"))
+    assert [i.name for i in saved.graph.input] == ["zeta", "alpha"]
+    assert [o.name for o in saved.graph.output] == ["y2", "y1"]
+    fresh = (torch.randn(1, 3, 8, 8), torch.randn(1, 3, 8, 8))
+    got, expected = engine(*fresh), on_file(path, *fresh)
+    assert isinstance(got, tuple) and len(got) == len(expected) == 2
+    for g, e in zip(got, expected):
+        assert_matches(g, e)
