@@ -255,3 +255,27 @@ def test_several_inputs_and_outputs_keep_their_names_and_order(tmp_path):
     assert isinstance(got, tuple) and len(got) == len(expected) == 2
     for g, e in zip(got, expected):
         assert_matches(g, e)
+
+
+def test_a_conv_padded_more_on_one_side_still_folds_its_batchnorm(tmp_path):
+    """tf2onnx writes Keras' "same" padding at stride 2 as pads (0, 0, 1, 1); onnx2torch makes
+    that Sequential(pad, conv), which the split into two calls lets fold_bn see."""
+    rng = np.random.default_rng(0)
+
+    def init(name, *shape, low=None):
+        a = rng.random(shape) + 0.5 if low else rng.standard_normal(shape)
+        return onnx.numpy_helper.from_array(a.astype(np.float32), name)
+
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], group=8, strides=[2, 2], pads=[0, 0, 1, 1]),
+         helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 8, 9, 9])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [init("w", 8, 1, 3, 3), init("s", 8, low=True), init("b", 8), init("m", 8), init("v", 8, low=True)])
+    path = tmp_path / "padded.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    result, report = onebyone.optimize(str(path), (2, 8, 9, 9), speed=False)
+    assert {p["pass"]: p["changed"] for p in report["passes"]}["fold_bn"] == 1 and bns(result) == 0
+    x = torch.randn(2, 8, 9, 9)
+    with torch.no_grad():
+        assert_matches(result(x), on_file(path, x)[0])

@@ -3,8 +3,9 @@ as the reference every step is proven against.
 
 The converter is onnx2torch (``convert``): a Conv becomes an ``nn.ConvNd``, a BatchNormalization on
 constants an ``nn.BatchNormNd``, a Gemm by a constant matrix an ``nn.Linear``, and a MatMul by a
-constant matrix (plus its bias Add) an ``nn.Linear`` too (onnx_linear), so fold_bn, collapse and
-merge_parallel find what they find in a PyTorch model. Before it runs, the model
+constant matrix (plus its bias Add) an ``nn.Linear`` too and a conv padded more on one side a
+pad then an ``nn.ConvNd`` (onnx_modules), so fold_bn, collapse and merge_parallel find what they
+find in a PyTorch model. Before it runs, the model
 goes through the one ONNX front end (onnx_read: symbolic dims from the example, weights behind
 Constant/Identity nodes made initializers). onnx2torch 1.5 has converters up to opset 17 (no
 Identity-19, ReduceMean-18 or Reshape-19, which torch's exporter writes at opset 20): a model it
@@ -19,7 +20,7 @@ import torch
 
 from ..errors import OneByOneError, cause_line, first_line
 from .engines.export import IO_NAMES
-from .onnx_linear import matmuls_to_linear
+from .onnx_modules import matmuls_to_linear, split_padded_convs
 from .onnx_read import graph_inputs, read_onnx
 
 OPSET = 17  # the newest opset every onnx2torch 1.5 converter the torchvision models need covers
@@ -59,6 +60,7 @@ def to_torch(model, inputs):
     gm.meta[IO_NAMES] = {"inputs": [v.name for v in graph_inputs(model.graph)],
                          "outputs": [v.name for v in model.graph.output]}
     matmuls_to_linear(gm)
+    split_padded_convs(gm)
     return _tuple_outputs(gm).eval()
 
 

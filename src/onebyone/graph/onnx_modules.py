@@ -1,9 +1,14 @@
-"""ONNX's Linear, ``MatMul(x, W)`` then ``Add(b)``, made the ``nn.Linear`` the passes match.
+"""onnx2torch's modules made the ones the passes match, by two small rewrites of its graph.
 
-Exporters write a Linear layer on tokens or pixels (a 3-D or 4-D input) as MatMul by a constant
-(in, out) matrix and an Add of an (out,) bias; onnx2torch converts those into its own MatMul and
-Add modules, which no pass or census row recognises. Each such pair becomes one nn.Linear with
-weight W^T: then collapse, merge_parallel and the census see a Linear as in a PyTorch model.
+- ONNX's Linear, ``MatMul(x, W)`` then ``Add(b)``: exporters write a Linear layer on tokens or
+  pixels (a 3-D or 4-D input) as MatMul by a constant (in, out) matrix and an Add of an (out,)
+  bias; onnx2torch converts those into its own MatMul and Add modules, which no pass or census
+  row recognises. Each such pair becomes one nn.Linear with weight W^T.
+- A Conv padded more on one side (tf2onnx writes Keras' "same" padding at stride 2 so) becomes
+  an ``nn.Sequential(pad, conv)`` in onnx2torch, called as one module: its BatchNorm cannot be
+  seen to follow a conv. The Sequential's two parts are called one after the other instead.
+
+Then fold_bn, collapse, merge_parallel and the census see what they see in a PyTorch model.
 """
 import torch
 from torch import nn
@@ -55,6 +60,41 @@ def matmuls_to_linear(gm):
         _drop_unread(gm)
         gm.recompile()
     return made
+
+
+def split_padded_convs(gm):
+    """gm (changed in place) with each call of an onnx2torch ``Sequential(pad, conv)`` made a
+    call of the pad, then of the conv; the number split.
+
+    >>> import onnx2torch
+    >>> from onnx import helper, numpy_helper, TensorProto
+    >>> w = numpy_helper.from_array(torch.ones(2, 2, 3, 3).numpy(), "w")
+    >>> g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[0, 0, 1, 1])], "g",
+    ...     [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 6, 6])],
+    ...     [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    >>> gm = onnx2torch.convert(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]))
+    >>> split_padded_convs(gm), [type(gm.get_submodule(n.target)).__name__
+    ...                          for n in gm.graph.nodes if n.op == "call_module"]
+    (1, ['OnnxPadStatic', 'Conv2d'])
+    """
+    from onnx2torch.node_converters.pad import OnnxPadStatic
+
+    split = 0
+    for node in list(gm.graph.nodes):
+        m = gm.get_submodule(node.target) if node.op == "call_module" else None
+        if not (isinstance(m, nn.Sequential) and len(m) == 2 and isinstance(m[0], OnnxPadStatic)
+                and isinstance(m[1], (nn.Conv1d, nn.Conv2d, nn.Conv3d)) and len(node.args) == 1
+                and not node.kwargs):
+            continue
+        with gm.graph.inserting_before(node):
+            pad = gm.graph.call_module(f"{node.target}.0", node.args)
+            conv = gm.graph.call_module(f"{node.target}.1", (pad,))
+        node.replace_all_uses_with(conv)
+        gm.graph.erase_node(node)
+        split += 1
+    if split:
+        gm.recompile()
+    return split
 
 
 def _constant(gm, node):
