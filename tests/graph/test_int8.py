@@ -218,3 +218,22 @@ def test_int8_is_built_when_the_plain_engine_won_the_fp32_race(monkeypatch):
     assert [layer["kind"] for layer in report["int8"]["layers"]] == ["conv", "pointwise"]
     assert report["precision"] == report["int8"]["returned"]
     assert bool(int8_layers(result.data)) == (report["precision"] == "int8")
+
+
+def test_inspect_says_which_pointwise_layers_of_an_int8_file_run_int8(toy_search, tmp_path, capsys):
+    if toy_search["target"] != "onnxruntime":
+        pytest.skip("one QDQ file is enough: the onnxruntime search's")
+    found, q = toy_search["found"], toy_search["quantizer"]
+    path = tmp_path / "int8.onnx"
+    path.write_bytes(found["data"])
+    rows = onebyone.inspect(str(path), SHAPE).rows
+    by_node = {layer["module"]: layer["node"] for layer in q.layers}
+    int8 = int8_layers(found["data"])
+    assert [r["module"] for r in rows] == list(by_node)  # named like the model's modules
+    assert [r["precision"] for r in rows] == ["int8" if by_node[r["module"]] in int8 else "float"
+                                              for r in rows]
+    assert {r["precision"] for r in rows} == {"int8", "float"}
+    with pytest.raises(SystemExit) as exit:
+        main(["inspect", str(path), "--input", ",".join(map(str, SHAPE))])
+    out = capsys.readouterr().out
+    assert exit.value.code == 0 and f"int8: {len(int8)} of {len(rows)} pointwise layers" in out

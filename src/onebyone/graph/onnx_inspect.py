@@ -39,6 +39,7 @@ def inspect_onnx(model, example_input=None, name="model"):
     if not isinstance(model, onnx.ModelProto):
         model = _script_to_onnx(model, make_inputs(example_input))
     shapes = None if example_input is None else [tuple(t.shape) for t in make_inputs(example_input)]
+    quantized = int8_layers(model.graph)  # before read_onnx folds the weights' DequantizeLinear
     model = read_onnx(model, shapes)
     g = model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
@@ -50,12 +51,30 @@ def inspect_onnx(model, example_input=None, name="model"):
         total_macs += _macs(view, i)
         row = _conv_row(view, feeds, i) if node.op_type == "Conv" else _linear_row(view, feeds, i)
         if row is not None:
+            if quantized:  # a QDQ model (onebyone optimize --int8 writes them): say which ran int8
+                row["precision"] = "int8" if node.name in quantized else "float"
             result.rows.append(row)
             if row["kind"] == "conv":
                 convs[row["module"]] = i
     result.findings = _findings(view, convs)
     params = sum(a.size for a in inits.values() if a.dtype.kind == "f")
     return add_totals(result, params, total_macs)
+
+
+def int8_layers(graph):
+    """Names of the Conv / Gemm / MatMul nodes of a QDQ graph that run in int8: both their input
+    and their weight arrive through DequantizeLinear (read from the graph, not from a report).
+
+    >>> from onnx import helper
+    >>> dq = [helper.make_node("DequantizeLinear", [x + "_q", "s"], [x]) for x in ("x", "w")]
+    >>> g = helper.make_graph(dq + [helper.make_node("Conv", ["x", "w"], ["y"], name="c"),
+    ...                             helper.make_node("Conv", ["y", "w2"], ["z"], name="f")], "g", [], [])
+    >>> int8_layers(g)
+    {'c'}
+    """
+    dequantized = {out for n in graph.node if n.op_type == "DequantizeLinear" for out in n.output}
+    return {n.name for n in graph.node if n.op_type in ("Conv", "Gemm", "MatMul") and len(n.input) > 1
+            and n.input[0] in dequantized and n.input[1] in dequantized}
 
 
 def _script_to_onnx(module, inputs):
@@ -71,11 +90,13 @@ def _script_to_onnx(module, inputs):
 
 def _name(view, i):
     """The layer's module path where an exporter keeps it: in the weight's name (torch's
-    exporters write 'layer1.0.conv1.weight'), the dynamo exporter's name scopes or TorchScript's
-    node scope; else the node's name or output."""
+    exporters write 'layer1.0.conv1.weight', onnxruntime's quantizer its dequantized copy
+    'layer1.0.conv1.weight_DequantizeLinear_Output'), the dynamo exporter's name scopes or
+    TorchScript's node scope; else the node's name or output."""
     node = view.g.node[i]
-    if len(node.input) > 1 and node.input[1].endswith(".weight"):
-        return node.input[1][: -len(".weight")]
+    weight = node.input[1].removesuffix("_DequantizeLinear_Output") if len(node.input) > 1 else ""
+    if weight.endswith(".weight"):
+        return weight[: -len(".weight")]
     scopes = {m.key: m.value for m in node.metadata_props}.get("pkg.torch.onnx.name_scopes", "[]")
     try:  # "['', 'attn', 'attn.qkv', 'linear']": module paths, then the op
         module = ast.literal_eval(scopes)[-2]

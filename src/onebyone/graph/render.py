@@ -54,8 +54,13 @@ def print_inspection(result, console=None):
              "x".join(map(str, r["stride"])), "x".join(map(str, r["output"])),
              _n(r["params"]), _n(r["macs"]), f"{100 * r['macs_share']:.1f}",
              f"{100 * r['params_share']:.1f}", r["role"]] for r in result.rows]
+    headers = INSPECT_HEADERS
+    int8 = any("precision" in r for r in result.rows)  # an int8 (QDQ) ONNX file
+    if int8:
+        headers += ("precision",)
+        rows = [row + [r["precision"]] for row, r in zip(rows, result.rows)]
     title = "pointwise layers" if any(r.get("kind") == "linear" for r in result.rows) else "1x1 convs"
-    print_table(console, f"{title} in {result.model}, input {shapes}", INSPECT_HEADERS, rows,
+    print_table(console, f"{title} in {result.model}, input {shapes}", headers, rows,
                 numbers=INSPECT_HEADERS[1:-1])
     t = result.totals
     linear = sum(r.get("kind") == "linear" for r in result.rows)
@@ -64,6 +69,12 @@ def print_inspection(result, console=None):
     console.print(f"{what}: {_n(t['conv1x1_macs'])} of {_n(t['model_macs'])} MACs "
                   f"({100 * t['macs_share']:.1f}%), {_n(t['conv1x1_params'])} of "
                   f"{_n(t['model_params'])} params ({100 * t['params_share']:.1f}%)")
+    if int8:
+        macs = sum(r["macs"] for r in result.rows)
+        in_int8 = [r for r in result.rows if r["precision"] == "int8"]
+        console.print(f"int8: {len(in_int8)} of {len(result.rows)} pointwise layers, "
+                      f"{100 * sum(r['macs'] for r in in_int8) / macs if macs else 0:.1f}% of their MACs "
+                      "(read from the QDQ graph; why each stayed float: onebyone optimize's report)")
     kept = getattr(result, "kept_whole", [])
     if kept:  # torch.fx could not trace them; their parts that trace are in the table
         console.print("kept whole: " + ", ".join(f"{k['module']} ({k['reason']})" for k in kept),
