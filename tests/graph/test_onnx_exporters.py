@@ -1,4 +1,4 @@
-"""ONNX files as four exporters write them (onnx_styles.py) list the same pointwise rows as their
+"""ONNX files as four exporters write them (exporter_styles.py) list the same pointwise rows as their
 PyTorch twins: same order, kinds, channels, groups, strides, shapes, MACs and roles.
 
 Issue 16's defect: an exporter that writes every weight as a Constant node (paddle2onnx) gave
@@ -18,7 +18,7 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")  # torch's dynamo exporter writes through it
 
 import onebyone  # noqa: E402
-import onnx_styles as styles  # noqa: E402
+import exporter_styles as styles  # noqa: E402
 from graph_toys import run  # noqa: E402
 from onebyone.cli import main  # noqa: E402
 
@@ -44,7 +44,7 @@ def files(det, tmp_path_factory):
         "torchscript": (styles.torch_export(det, x), det, SMALL, SMALL),
         "torchscript-dynamic": (dynamic, det, ODD, ODD),
         "dynamo": (styles.torch_export(det, x, dynamo=True), det, SMALL, SMALL),
-        "paddle": (styles.paddle_style(dynamic), det, ODD, ODD),
+        "paddle": (styles.paddle_style(styles.torch_export(det, x, dynamic=True, keep_bn=True)), det, ODD, ODD),
         "keras": (styles.keras_style(keras_twin), keras_twin, ODD, nhwc(ODD)),
     }
 
@@ -80,6 +80,23 @@ def test_each_file_lists_its_twins_rows(files, style):
     for total in ("conv1x1", "conv1x1_macs", "model_macs"):
         assert theirs.totals[total] == ours.totals[total], total
     assert theirs.input == [list(file_shape)]
+
+
+def what(found, names=True):
+    return sorted((f["kind"], tuple(f["modules"]) if names else len(f["modules"])) for f in found)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_each_file_has_its_twins_findings(files, style):
+    """Torch's exporters fold eval BatchNorm into the conv, so foldable_bn is found only where
+    BatchNormalization nodes are kept (paddle2onnx keeps them); the rest is the same."""
+    model, twin, shape, file_shape = files[style]
+    ours, theirs = onebyone.inspect(twin, shape).findings, onebyone.inspect(model, file_shape).findings
+    if style != "paddle":
+        ours = [f for f in ours if f["kind"] != "foldable_bn"]
+    assert what(theirs, style != "keras") == what(ours, style != "keras")
+    assert {f["kind"] for f in theirs} >= ({"foldable_bn", "parallel", "linear_chain"} if style == "paddle"
+                                           else set())
 
 
 def test_the_attention_and_fpn_roles_are_read_through_the_exporters(files):

@@ -4,6 +4,7 @@ from .census import census
 from .cost import totals
 from .findings import findings
 from .load import load
+from .onnx_read import is_onnx
 from .roles import declared_roles
 from .table import Inspection, add_totals
 from .trace import make_inputs, propagate, trace
@@ -28,7 +29,7 @@ def inspect(model, example_input=None):
     """
     name = model if isinstance(model, str) else type(model).__name__
     model = load(model)
-    if type(model).__module__.startswith("onnx") or _is_script(model):
+    if is_onnx(model) or _is_script(model):
         from .onnx_inspect import inspect_onnx
 
         return inspect_onnx(model, example_input, name)

@@ -5,6 +5,7 @@ import warnings
 import zipfile
 
 from ..errors import OneByOneError, first_line, not_installed
+from .onnx_read import is_onnx
 from .zoo import build
 
 FILE_KINDS = ("pickled nn.Module (.pt/.pth)", "TorchScript", "torch.export program (.pt2)", "ONNX (.onnx)")
@@ -23,7 +24,7 @@ def load(spec):
     if not isinstance(spec, (str, os.PathLike)):
         import torch
 
-        if isinstance(spec, torch.nn.Module) or type(spec).__module__.startswith("onnx"):
+        if isinstance(spec, torch.nn.Module) or is_onnx(spec):
             return spec
         raise OneByOneError(f"expected an nn.Module, a model name or a file; got {type(spec).__name__}")
     path = os.fspath(spec)

@@ -21,14 +21,9 @@ import torch
 from ..errors import OneByOneError, cause_line, first_line
 from .engines.export import IO_NAMES
 from .onnx_modules import matmuls_to_linear, split_padded_convs
-from .onnx_read import graph_inputs, read_onnx
+from .onnx_read import graph_inputs, is_onnx, read_onnx  # noqa: F401 (is_onnx: optimize's)
 
 OPSET = 17  # the newest opset every onnx2torch 1.5 converter the torchvision models need covers
-
-
-def is_onnx(model):
-    """True for an onnx.ModelProto (what load gives for a .onnx file)."""
-    return type(model).__module__.startswith("onnx")
 
 
 def to_torch(model, inputs):

@@ -10,15 +10,13 @@ memory (TorchScript cannot be traced by torch.fx). Findings here are the ones re
 ONNX graph: parallel 1x1 convs, conv chains (through BatchNormalization), rank-1 and
 rank-deficient weights.
 """
-import ast
 import io
 import math
 import warnings
-from collections import defaultdict
 
 from ..errors import OneByOneError
 from .cost import layer_macs
-from .findings import rank_findings
+from .onnx_findings import onnx_findings
 from .onnx_read import graph_inputs, read_onnx, static_shapes
 from .onnx_view import OnnxView
 from .roles import feeds_layer, linear_role, rule_role
@@ -46,7 +44,7 @@ def inspect_onnx(model, example_input=None, name="model"):
     view = OnnxView(g, inits, static_shapes(model))
     feeds = feeds_layer(view)
     result = Inspection(name, [view.shapes[v.name] for v in graph_inputs(g)])
-    total_macs, convs = 0, {}
+    total_macs, layers = 0, []
     for i, node in enumerate(g.node):
         total_macs += _macs(view, i)
         row = _conv_row(view, feeds, i) if node.op_type == "Conv" else _linear_row(view, feeds, i)
@@ -54,9 +52,8 @@ def inspect_onnx(model, example_input=None, name="model"):
             if quantized:  # a QDQ model (onebyone optimize --int8 writes them): say which ran int8
                 row["precision"] = "int8" if node.name in quantized else "float"
             result.rows.append(row)
-            if row["kind"] == "conv":
-                convs[row["module"]] = i
-    result.findings = _findings(view, convs)
+            layers.append((row["module"], i))
+    result.findings = onnx_findings(view, layers)
     params = sum(a.size for a in inits.values() if a.dtype.kind == "f")
     return add_totals(result, params, total_macs)
 
@@ -88,45 +85,11 @@ def _script_to_onnx(module, inputs):
     return onnx.load_from_string(buffer.getvalue())
 
 
-def _name(view, i):
-    """The layer's module path where an exporter keeps it: in the weight's name (torch's
-    exporters write 'layer1.0.conv1.weight', onnxruntime's quantizer its dequantized copy
-    'layer1.0.conv1.weight_DequantizeLinear_Output'), the dynamo exporter's name scopes or
-    TorchScript's node scope; else the node's name or output."""
-    node = view.g.node[i]
-    weight = node.input[1].removesuffix("_DequantizeLinear_Output") if len(node.input) > 1 else ""
-    if weight.endswith(".weight"):
-        return weight[: -len(".weight")]
-    scopes = {m.key: m.value for m in node.metadata_props}.get("pkg.torch.onnx.name_scopes", "[]")
-    try:  # "['', 'attn', 'attn.qkv', 'linear']": module paths, then the op
-        module = ast.literal_eval(scopes)[-2]
-    except (ValueError, SyntaxError, IndexError, TypeError):  # not the dynamo exporter's
-        module = None
-    return (module if isinstance(module, str) and module else scope_path(node.name)
-            or node.name or node.output[0])
-
-
-def scope_path(name):
-    """The module path in a TorchScript export's node name ('' if it holds none): each scope
-    names a module by its path in its parent, a Sequential's child extending its parent's name.
-
-    >>> scope_path("/features/features.1/block/block.2/block.2.0/Conv"), scope_path("Conv_3")
-    ('features.1.block.2.0', '')
-    """
-    path = []
-    for part in name.split("/")[1:-1] if name.startswith("/") else []:
-        if path and part.startswith(path[-1] + "."):
-            path[-1] = part
-        else:
-            path.append(part)
-    return ".".join(path)
-
-
 def _shape(view, tensor, i):
     shape = view.shapes.get(tensor)
     if shape is None:
         raise OneByOneError(f"expected onnx shape inference to give the shape of {tensor!r} at "
-                            f"{view.g.node[i].op_type} node {_name(view, i)!r}; it could not")
+                            f"{view.g.node[i].op_type} node {view.name(i)!r}; it could not")
     return shape
 
 
@@ -152,11 +115,11 @@ def _conv_row(view, feeds, i):
     shape_in, out = _shape(view, node.input[0], i), _shape(view, node.output[0], i)
     cin, cout = w.shape[1] * groups, w.shape[0]
     if shape_in[1] != cin:
-        raise OneByOneError(f"expected {cin} input channels at ONNX Conv {_name(view, i)!r} (its "
+        raise OneByOneError(f"expected {cin} input channels at ONNX Conv {view.name(i)!r} (its "
                             f"weight is {tuple(w.shape)}, group {groups}); the input shape gives "
                             f"{shape_in[1]}")
     role = rule_role(view, feeds, i, cin, cout, stride, out)
-    return make_row(_name(view, i), cin, cout, groups, stride, out[1:], _params(view, i, 2),
+    return make_row(view.name(i), cin, cout, groups, stride, out[1:], _params(view, i, 2),
                     _macs(view, i), role, kernel=w.shape[2:], input=shape_in[1:])
 
 
@@ -185,7 +148,7 @@ def _linear_row(view, feeds, i):
     dims = len(shape_in) - 2
     as_conv = (out[0], out[-1], *out[1:-1])  # the rules read (N, C, ...)
     role = linear_role(rule_role(view, feeds, i, cin, cout, (1,) * dims, as_conv), cin, cout)
-    return make_row(_name(view, i), cin, cout, 1, (1,) * dims, out[1:], _params(view, i, 2),
+    return make_row(view.name(i), cin, cout, 1, (1,) * dims, out[1:], _params(view, i, 2),
                     _macs(view, i), role, kind="linear", kernel=(1,) * dims, input=shape_in[1:])
 
 
@@ -212,27 +175,3 @@ def node_macs(node, inits, shapes):
         transposed = any(x.name == "transA" and x.i for x in node.attribute)
         return layer_macs(out, a[0] if transposed else a[-1])
     return 0
-
-
-def _findings(view, convs):
-    import onnx
-
-    found, siblings = [], defaultdict(list)
-    for name, i in convs.items():
-        node, w = view.g.node[i], view.weight(i)
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        groups = attrs.get("group", 1)
-        if groups == 1:
-            found.extend(rank_findings(name, w))
-            key = (view.source(node.input[0]), tuple(attrs.get("strides", ())), tuple(attrs.get("pads", ())))
-            siblings[key].append(name)
-        after = view.users(i)
-        if len(after) == 1 and view.kind(after[0]) == "bn":
-            after = view.users(after[0])
-        if len(after) == 1 and view.g.node[after[0]].op_type == "Conv":
-            found.append({"kind": "linear_chain", "modules": [name, _name(view, after[0])],
-                          "detail": "conv feeds conv with no nonlinearity between"})
-    found += [{"kind": "parallel", "modules": names,
-               "detail": f"{len(names)} 1x1 convs read {key[0]}; one conv can do all"}
-              for key, names in siblings.items() if len(names) > 1]
-    return found

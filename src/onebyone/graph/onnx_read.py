@@ -60,6 +60,18 @@ def read_onnx(model, input_shapes=None):
     return _infer(out) if (len(out.graph.node), len(out.graph.initializer)) != size else out
 
 
+def is_onnx(model):
+    """True for an onnx.ModelProto, told without importing onnx (a model class defined in a
+    module named onnx_something is not one).
+
+    >>> import onnx, torch
+    >>> is_onnx(onnx.ModelProto()), is_onnx(torch.nn.ReLU())
+    (True, False)
+    """
+    kind = type(model)
+    return kind.__name__ == "ModelProto" and kind.__module__.split(".")[0] == "onnx"
+
+
 def graph_inputs(graph):
     """The graph's real inputs (old files list initializers among the inputs too)."""
     inits = {i.name for i in graph.initializer}

@@ -8,7 +8,11 @@ rules read the same facts from both:
   conv to keep Keras' NHWC layout, and TensorFlow's tensordot a Reshape around a Dense's MatMul;
 - a layer's bias Add: a Linear on tokens exports as MatMul + Add (a constant of Cout values),
   and some exporters write a conv's bias as an Add too; it is read as part of the layer.
+
+Names: a layer's module path where torch's exporters keep it (the weight's name, the dynamo
+exporter's name scopes, TorchScript's node scopes), so an export's rows read like its model's.
 """
+import ast
 from collections import defaultdict
 
 _KINDS = {"Conv": "layer", "Gemm": "layer", "BatchNormalization": "bn", "Add": "add", "Sum": "add",
@@ -50,6 +54,16 @@ class OnnxView:
         node = self.g.node[i]
         return len(self._through(self.source(node.input[0]))) if node.input else 0
 
+    def name(self, i):
+        """Node i's module path: in its weight's name (torch's exporters write
+        'layer1.0.conv1.weight', onnxruntime's quantizer its dequantized copy
+        'layer1.0.conv1.weight_DequantizeLinear_Output'), else as for any node (node_path)."""
+        node = self.g.node[i]
+        weight = node.input[1].removesuffix("_DequantizeLinear_Output") if len(node.input) > 1 else ""
+        if weight.endswith(".weight"):
+            return weight[: -len(".weight")]
+        return node_path(node)
+
     def weight(self, i):
         """The constant weight of a Conv, Gemm or MatMul node (its second input), or None."""
         node = self.g.node[i]
@@ -88,3 +102,31 @@ class OnnxView:
         cout = w.shape[0] if node.op_type == "Conv" else out[-1]
         dims = [1] * (len(out) - bias[0].ndim) + list(bias[0].shape)
         return readers[0] if dims == [cout if k == axis else 1 for k in range(len(out))] else None
+
+
+def node_path(node):
+    """The module path of the dynamo exporter's name scopes or TorchScript's node scope, else
+    the node's name or output."""
+    scopes = {m.key: m.value for m in node.metadata_props}.get("pkg.torch.onnx.name_scopes", "[]")
+    try:  # "['', 'attn', 'attn.qkv', 'linear']": module paths, then the op
+        module = ast.literal_eval(scopes)[-2]
+    except (ValueError, SyntaxError, IndexError, TypeError):  # not the dynamo exporter's
+        module = None
+    return (module if isinstance(module, str) and module else scope_path(node.name)
+            or node.name or node.output[0])
+
+
+def scope_path(name):
+    """The module path in a TorchScript export's node name ('' if it holds none): each scope
+    names a module by its path in its parent, a Sequential's child extending its parent's name.
+
+    >>> scope_path("/features/features.1/block/block.2/block.2.0/Conv"), scope_path("Conv_3")
+    ('features.1.block.2.0', '')
+    """
+    path = []
+    for part in name.split("/")[1:-1] if name.startswith("/") else []:
+        if path and part.startswith(path[-1] + "."):
+            path[-1] = part
+        else:
+            path.append(part)
+    return ".".join(path)

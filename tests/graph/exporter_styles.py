@@ -5,8 +5,8 @@ Made here, nothing downloaded:
   static or with dynamic batch and size (the exporters' own output, so their conventions are real);
 - paddle_style: a TorchScript export rewritten as paddle2onnx writes a model: every weight a
   Constant node (no initializers), a conv's bias a separate Add of a (1, C, 1, 1) constant
-  (Paddle's conv2d has no bias; elementwise_add on axis 1 adds it), dynamic input dims, no
-  value_info;
+  (Paddle's conv2d has no bias; elementwise_add on axis 1 adds it), BatchNormalization kept,
+  dynamic input dims, no value_info;
 - keras_style: a Keras-shaped model (NHWC) written with onnx.helper as tf2onnx converts it, for
   Keras is not installed here (and tf2onnx needs TensorFlow): see its docstring.
 """
@@ -37,27 +37,28 @@ class Attention(nn.Module):
 
 class Det(nn.Module):
     """A MobileNet-style text detector like the issue's: MobileNetV3 features (1x1 expand and
-    project convs, depthwise 3x3, squeeze-and-excitation gates), 1x1 laterals of an FPN whose
-    upsampling reads its target size from the tensors (a Shape subgraph when dims are dynamic),
-    attention on the lowest level's tokens, and a 1x1 probability head."""
+    project convs, depthwise 3x3, squeeze-and-excitation gates), 1x1 laterals of an FPN,
+    attention on the lowest level's tokens (reshaped back to the level's own shape: a Shape
+    subgraph when dims are dynamic), and a 1x1 probability head. Sizes: multiples of 32."""
 
     def __init__(self):
         super().__init__()
-        self.features = torchvision.models.mobilenet_v3_small(weights=None).features
+        features = torchvision.models.mobilenet_v3_small(weights=None).features
+        self.c3, self.c4, self.c5 = features[:4], features[4:9], features[9:]  # strides 8, 16, 32
         self.lat3, self.lat4, self.lat5 = nn.Conv2d(24, 16, 1), nn.Conv2d(48, 16, 1), nn.Conv2d(576, 16, 1)
         self.attn = Attention(16)
         self.fuse = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 1, 1))
 
     def forward(self, x):
-        c3 = self.features[:4](x)
-        c4 = self.features[4:9](c3)
-        c5 = self.features[9:](c4)
+        c3 = self.c3(x)
+        c4 = self.c4(c3)
+        c5 = self.c5(c4)
         p5 = self.lat5(c5)
         t = p5.flatten(2).transpose(1, 2)
         t = t + self.attn(t)
         p5 = t.transpose(1, 2).reshape(p5.shape)
-        p4 = self.lat4(c4) + F.interpolate(p5, size=c4.shape[-2:])
-        p3 = self.lat3(c3) + F.interpolate(p4, size=c3.shape[-2:])
+        p4 = self.lat4(c4) + F.interpolate(p5, scale_factor=2.0)
+        p3 = self.lat3(c3) + F.interpolate(p4, scale_factor=2.0)
         return torch.sigmoid(self.fuse(p3))
 
 
@@ -66,9 +67,10 @@ def det(seed=0):
     return Det().eval()
 
 
-def torch_export(model, x, dynamo=False, dynamic=False):
-    """model exported by torch.onnx.export; dynamic: batch, height and width symbolic."""
-    kwargs = {}
+def torch_export(model, x, dynamo=False, dynamic=False, keep_bn=False):
+    """model exported by torch.onnx.export; dynamic: batch, height and width symbolic; keep_bn:
+    BatchNormalization nodes kept and nothing constant-folded (TorchScript exporter only)."""
+    kwargs = {"training": torch.onnx.TrainingMode.PRESERVE, "do_constant_folding": False} if keep_bn else {}
     if dynamic and dynamo:
         kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch"), 2: torch.export.Dim("h", min=32),
                                      3: torch.export.Dim("w", min=32)},)
