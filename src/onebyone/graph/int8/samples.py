@@ -23,6 +23,8 @@ def split(calibration, held_out, example, preprocess=None, seed=0):
     >>> calib, held, words = split([torch.ones(1, 2)] * 8, None, (torch.zeros(1, 2),))
     >>> len(calib), len(held), words["held_out"]
     (6, 2, 'the last 2 of the 8 inputs given (the other 6 calibrate)')
+    >>> words["calibration"]
+    'the first 6 of 8 inputs from the given data, values in [1, 1]'
     """
     preprocess = preprocess or {}
     calib, words = inputs(calibration, example, count=COUNT if calibration is None else GIVEN,
@@ -36,5 +38,6 @@ def split(calibration, held_out, example, preprocess=None, seed=0):
     else:
         n = max(1, len(calib) // 4)
         calib, held = calib[:-n], calib[-n:]
+        words = f"the first {len(calib)} of {words}"
         held_words = f"the last {n} of the {len(calib) + n} inputs given (the other {len(calib)} calibrate)"
     return calib, held, {"calibration": words, "held_out": held_words}
