@@ -4,6 +4,7 @@ import torch
 from graph_toys import Chain, SharedIntermediate, assert_same_outputs, bns, convs, count, randomize_bn
 from torch import nn
 
+from onebyone.graph import inspect
 from onebyone.graph.passes.fold_bn import fold_bn
 from onebyone.graph.trace import propagate, trace
 from onebyone.nn import Conv1x1
@@ -199,6 +200,13 @@ def test_batchnorm_after_a_cat_of_convs_folds_a_slice_into_each_conv():
     assert (bns(model), bns(gm), convs(gm), rep["changed"]) == (1, 0, 3, 1)
     assert gm.get_submodule("convs.2").bias is not None  # the slice's shift needs one
     assert_same_outputs(model, gm, torch.randn(2, 8, 7, 6))
+
+
+def test_inspect_finds_the_batchnorm_after_a_cat_of_convs():
+    found = [f for f in inspect(randomize_bn(MixedConv()), (1, 8, 5, 5)).findings if f["kind"] == "foldable_bn"]
+    assert [f["modules"] for f in found] == [["convs.0", "convs.1", "convs.2", "bn"]]
+    assert not [f for f in inspect(randomize_bn(MixedConv(cat_input=True)), (1, 8, 5, 5)).findings
+                if f["kind"] == "foldable_bn"]
 
 
 def test_timm_mixed_conv_folds():

@@ -106,6 +106,8 @@ def test_every_bn_after_a_conv_with_no_other_reader_is_folded(family):
     total, foldable = family["norms"]
     fold = next(p for p in family["report"]["passes"] if p["pass"] == "fold_bn")
     assert fold["changed"] == foldable
+    # inspect names the same ones (mixnet_s's cats of convs included)
+    assert sum(f["kind"] == "foldable_bn" for f in family["result"].findings) == foldable
     assert foldable > 0 or family["modules_bn"] == 0  # ConvNeXt normalises with LayerNorm
     assert norms(family["gm"]) == (total - foldable, 0)
     if family["name"] in EVERY_BN_AFTER_A_CONV:

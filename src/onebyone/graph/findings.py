@@ -1,6 +1,7 @@
 """Findings: what in a model's 1x1 convs is redundant, as plain dicts.
 
-foldable_bn:     conv -> BatchNorm (eval) that fold_bn removes;
+foldable_bn:     conv -> BatchNorm (eval), or a channel cat of convs -> BatchNorm, that fold_bn
+                 removes (its other exact forms, Linear -> BN and BN -> conv, are not listed);
 linear_chain:    1x1 -> 1x1, k x k -> 1x1 or 1x1 -> k x k with nothing (or only BatchNorm)
                  between, or Linear -> Linear; says whether one layer would be cheaper
                  (collapse does those);
@@ -16,7 +17,8 @@ import torch
 
 from . import chains
 from .leaves import row_path, walk
-from .patterns import CHAINS, is_1x1, is_linear, is_pointwise, match_chain, match_siblings, module
+from .patterns import (CHAINS, cat_of_layers, is_1x1, is_bn, is_linear, is_pointwise, match_chain,
+                       match_siblings, module)
 
 
 def findings(gm):
@@ -32,6 +34,11 @@ def findings(gm):
 def _in_graph(gm):
     found = [{"kind": "foldable_bn", "modules": [a.target, b.target], "detail": "BatchNorm folds into the conv"}
              for a, b in match_chain(gm, *CHAINS["conv -> bn"], shape_reads=True)]
+    for bn in [n for n in gm.graph.nodes if is_bn(module(gm, n))]:
+        convs, why = cat_of_layers(gm, bn) or (None, "no cat")
+        if why is None:  # timm's MixedConv2d: one conv per channel split, then cat
+            found.append({"kind": "foldable_bn", "modules": [*(c.target for c in convs), bn.target],
+                          "detail": "BatchNorm after the cat folds into each conv, a channel slice each"})
     for pattern, a, bn, b in chains.chains(gm):
         why = chains.why_not(module(gm, a), module(gm, b), pattern, bn and module(gm, bn))
         one = "one Linear" if pattern == "linear -> linear" else "one conv"

@@ -7,6 +7,7 @@ layers reading the same tensor (a Linear is a 1x1 conv over the last axis).
 """
 from collections import defaultdict
 
+import torch
 from torch import nn
 
 from ..nn import Conv1x1
@@ -113,6 +114,46 @@ def match_chain(gm, first, second, shape_reads=False):
         if b.args[:1] == (a,) and len(b.args) == 1 and not b.kwargs and second(module(gm, b)):
             pairs.append((a, b))
     return pairs
+
+
+CATS = (torch.cat, torch.concat, torch.concatenate)
+
+
+def cat_of_layers(gm, node, layer=torch_conv):
+    """(inputs, why) for a node reading a torch.cat: the cat's input nodes, and why they are not
+    each a ``layer`` call whose output only the cat reads, joined on axis 1 (the channels) and
+    read by node alone (None if they are: node acts on each layer's channels as a slice).
+    None if node does not read a cat. (timm's MixedConv2d: split, a conv per split, cat.)
+
+    >>> from onebyone.graph.trace import trace
+    >>> class Mixed(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.a, self.b, self.bn = nn.Conv2d(2, 3, 1), nn.Conv2d(2, 5, 3), nn.BatchNorm2d(8)
+    ...     def forward(self, x):
+    ...         return self.bn(torch.cat([self.a(x), self.b(x)], 1))
+    >>> gm = trace(Mixed().eval())
+    >>> bn = [n for n in gm.graph.nodes if n.target == "bn"][0]
+    >>> [p.target for p in cat_of_layers(gm, bn)[0]], cat_of_layers(gm, bn)[1]
+    (['a', 'b'], None)
+    """
+    cat = node.args[0] if len(node.args) == 1 and not node.kwargs else None
+    if not (isinstance(cat, torch.fx.Node) and cat.op == "call_function" and cat.target in CATS):
+        return None
+    inputs = list(cat.args[0] if cat.args else cat.kwargs["tensors"])
+    dim = cat.args[1] if len(cat.args) > 1 else cat.kwargs.get("dim", 0)
+    meta = cat.meta.get("tensor_meta")
+    if isinstance(dim, int) and dim < 0 and hasattr(meta, "shape"):
+        dim += len(meta.shape)
+    if dim != 1:
+        return inputs, f"the cat joins axis {dim}, not the channels"
+    if value_users(cat) != [node]:
+        return inputs, "the cat's output has another reader"
+    for p in inputs:
+        if not (isinstance(p, torch.fx.Node) and layer(module(gm, p)) and value_users(p) == [cat]
+                and inputs.count(p) == 1):
+            return inputs, f"cat input {getattr(p, 'name', p)} is not a conv whose output only the cat reads"
+    return inputs, None
 
 
 _SHAPE_ATTRS = ("ndim", "shape", "dtype", "device", "is_cuda")

@@ -13,13 +13,10 @@ beside them, in every exact form:
 """
 import torch
 
-from ..patterns import CHAINS, is_bn, is_linear, match_chain, pads, torch_conv, value_users
+from ..patterns import CHAINS, cat_of_layers, is_bn, is_linear, match_chain, pads, torch_conv, value_users
 from ..trace import shape_of
 from ._bn_math import affine, into_input, into_output
 from ._rewrite import called_once, clone, finish, keep_requires_grad, module, report, requires_grad, set_module
-
-_CATS = (torch.cat, torch.concat, torch.concatenate)
-
 
 def fold_bn(gm):
     """A copy of gm with each eval BatchNorm that sits beside a conv or Linear (the forms above)
@@ -70,11 +67,12 @@ def _after_conv(gm, done, skipped):
 
 def _after_cat(gm, done, skipped):
     for bn in [n for n in gm.graph.nodes if is_bn(module(gm, n))]:
-        cat = bn.args[0] if len(bn.args) == 1 and not bn.kwargs else None
-        if not (isinstance(cat, torch.fx.Node) and cat.op == "call_function" and cat.target in _CATS):
+        found = cat_of_layers(gm, bn)
+        if found is None:
             continue
-        parts = list(cat.args[0] if cat.args else cat.kwargs["tensors"])
-        why = _cat_problem(gm, cat, parts, bn)
+        parts, why = found
+        if not why and sum(module(gm, p).weight.shape[0] for p in parts) != module(gm, bn).num_features:
+            why = "the convs' channels do not add up to the BatchNorm's"
         why, flag = (why, None) if why else _blocked(gm, [*parts, bn])
         if why:
             skipped.append(f"cat -> {bn.target}: {why}")
@@ -86,29 +84,8 @@ def _after_cat(gm, done, skipped):
             fused = into_output(conv, module(gm, bn), slice(start, start + width))
             set_module(gm, part.target, keep_requires_grad(fused, flag))
             start += width
-        _drop(gm, bn, cat)
+        _drop(gm, bn, bn.args[0])
         done.append(f"{bn.target} folded into {', '.join(p.target for p in parts)} (a slice each)")
-
-
-def _cat_problem(gm, cat, parts, bn):
-    """Why a cat -> BN cannot fold slice by slice into the convs the cat joins, or None."""
-    dim = cat.args[1] if len(cat.args) > 1 else cat.kwargs.get("dim", 0)
-    rank = len(shape_of(cat) or ())
-    if not isinstance(dim, int):
-        return "the cat's axis is not a constant"
-    if dim < 0 and rank:
-        dim += rank
-    if dim != 1:
-        return f"the cat joins axis {dim}, not the channels"
-    if value_users(cat) != [bn]:
-        return "the cat's output has another reader"
-    for p in parts:
-        if not (isinstance(p, torch.fx.Node) and torch_conv(module(gm, p))
-                and value_users(p) == [cat] and parts.count(p) == 1):
-            return f"cat input {getattr(p, 'name', p)} is not a conv whose output only the cat reads"
-    if sum(module(gm, p).weight.shape[0] for p in parts) != module(gm, bn).num_features:
-        return "the convs' channels do not add up to the BatchNorm's"
-    return None
 
 
 def _after_linear(gm, done, skipped):
