@@ -186,7 +186,12 @@ def test_fastest_times_every_verified_target_and_keeps_the_fastest(heads):
                                             progress=seen.append)
     timed = report["targets"]
     assert sorted(timed) == sorted(FAST) and report["target"] == engine.target and graph is model
-    assert timed[engine.target]["ms"] == min(t["ms"] for t in timed.values())
+    best = min(t["ms"] for t in timed.values())
+    finalists = {name: t for name, t in timed.items() if t["ms"] <= best * (1 + targets.CLOSE)}
+    # the close ones were timed again, head to head, and the fastest there won
+    decided = {name: t.get("final_ms", t["ms"]) for name, t in finalists.items()}
+    assert engine.target in finalists and decided[engine.target] == min(decided.values())
+    assert all(("final_ms" in t) == (name in finalists and len(finalists) > 1) for name, t in timed.items())
     assert all(t["error"] <= t["tolerance"] and t["warmup_s"] > 0 for t in timed.values())
     assert len(seen) == len(FAST) + 1
 

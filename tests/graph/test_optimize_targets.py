@@ -70,9 +70,11 @@ def test_plain_engines_are_candidates_and_the_fastest_of_all_is_returned():
     result, report = onebyone.optimize(model, x, target=FAST, runs=3)
     assert sorted(report["plain"]) == sorted(FAST)
     assert all(e["error"] <= e["tolerance"] and e["warmup_s"] > 0 for e in report["plain"].values())
-    timed = {**{(t, False): e["ms"] for t, e in report["targets"].items()},
-             **{(t, True): e["ms"] for t, e in report["plain"].items()}}
-    assert timed[(report["target"], report["plain_chosen"])] == min(timed.values())
+    timed = {**{(t, False): e for t, e in report["targets"].items()},
+             **{(t, True): e for t, e in report["plain"].items()}}
+    best = min(e["ms"] for e in timed.values())
+    finalists = {k: e.get("final_ms", e["ms"]) for k, e in timed.items() if e["ms"] <= best * (1 + targets.CLOSE)}
+    assert finalists[(report["target"], report["plain_chosen"])] == min(finalists.values())
     assert_same(result, model, torch.randn(1, 3, 12, 12))
 
 
