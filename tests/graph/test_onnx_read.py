@@ -79,3 +79,17 @@ def test_bad_input_shapes_get_one_error(shapes, message):
     with pytest.raises(OneByOneError) as e:
         read_onnx(reshaping_model(), shapes)
     assert str(e.value) == message
+
+
+def test_a_channel_count_the_weights_do_not_take_is_one_error():
+    """onnx's shape inference does not check a Conv's input channels against its weight;
+    inspect does, for a symbolic channel dim filled from --input."""
+    import onebyone
+
+    w = numpy_helper.from_array(weight((4, 3, 1, 1)), "w")
+    m = model([helper.make_node("Conv", ["x", "w"], ["y"], name="c")], ["N", "C", 8, 8], [w])
+    assert [r["cin"] for r in onebyone.inspect(m, (1, 3, 8, 8)).rows] == [3]
+    with pytest.raises(OneByOneError) as e:
+        onebyone.inspect(m, (1, 5, 8, 8))
+    assert str(e.value) == ("expected 3 input channels at ONNX Conv 'c' (its weight is (4, 3, 1, 1), "
+                            "group 1); the input shape gives 5")
