@@ -279,3 +279,18 @@ def test_a_conv_padded_more_on_one_side_still_folds_its_batchnorm(tmp_path):
     x = torch.randn(2, 8, 9, 9)
     with torch.no_grad():
         assert_matches(result(x), on_file(path, x)[0])
+
+
+@pytest.mark.parametrize("mode", ["SAME_UPPER", "SAME_LOWER"])
+def test_auto_pad_same_becomes_the_pads_it_means(mode, tmp_path):
+    """onnx2torch refuses auto_pad SAME_*; at the example's static size it is explicit pads."""
+    w = onnx.numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32), "w")
+    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], strides=[2, 2], auto_pad=mode)], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    path = tmp_path / "same.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+    result, _ = onebyone.optimize(str(path), (1, 3, 10, 9), speed=False)
+    x = torch.randn(1, 3, 10, 9)  # odd and even sizes: the odd pixel goes to one side
+    with torch.no_grad():
+        assert_matches(result(x), on_file(path, x)[0])

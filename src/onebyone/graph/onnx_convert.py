@@ -21,7 +21,8 @@ import torch
 from ..errors import OneByOneError, cause_line, first_line
 from .engines.export import IO_NAMES
 from .onnx_modules import matmuls_to_linear, split_padded_convs
-from .onnx_read import graph_inputs, is_onnx, read_onnx  # noqa: F401 (is_onnx: optimize's)
+# is_onnx is optimize's, re-exported
+from .onnx_read import graph_inputs, is_onnx, read_onnx, static_shapes  # noqa: F401
 
 OPSET = 17  # the newest opset every onnx2torch 1.5 converter the torchvision models need covers
 
@@ -45,6 +46,7 @@ def to_torch(model, inputs):
 
     proto = _convertible(read_onnx(model, [tuple(t.shape) for t in inputs]))
     _drop_allowzero(proto.graph)
+    _explicit_conv_pads(proto)
     names = [v.name for v in graph_inputs(proto.graph)]
     try:  # the graph's inputs are named as the file's where Python allows the names
         gm = convert(proto, save_input_names=all(n.isidentifier() and not keyword.iskeyword(n)
@@ -136,6 +138,34 @@ def _drop_allowzero(graph):
             kept = [a for a in node.attribute if a.name != "allowzero"]
             del node.attribute[:]
             node.attribute.extend(kept)
+
+
+def _explicit_conv_pads(proto):
+    """A Conv's auto_pad SAME_UPPER / SAME_LOWER (tf2onnx writes it where shapes were unknown;
+    onnx2torch refuses it) as the explicit pads ONNX defines it to mean at the now static input
+    size: total = max(0, (ceil(in / stride) - 1) * stride + (k - 1) * dilation + 1 - in), the odd
+    pixel at the end (UPPER) or the start (LOWER)."""
+    from onnx import helper
+
+    shapes = static_shapes(proto)
+    for node in proto.graph.node:
+        attrs = {a.name: a for a in node.attribute}
+        mode = attrs["auto_pad"].s.decode() if "auto_pad" in attrs else "NOTSET"
+        if node.op_type != "Conv" or mode not in ("SAME_UPPER", "SAME_LOWER") \
+                or node.input[0] not in shapes or node.input[1] not in shapes:
+            continue
+        size, kernel = shapes[node.input[0]][2:], shapes[node.input[1]][2:]
+        strides = list(attrs["strides"].ints) if "strides" in attrs else [1] * len(size)
+        dilations = list(attrs["dilations"].ints) if "dilations" in attrs else [1] * len(size)
+        totals = [max(0, (-(-n // s) - 1) * s + (k - 1) * d + 1 - n)
+                  for n, k, s, d in zip(size, kernel, strides, dilations)]
+        small = [t // 2 for t in totals]
+        begins = small if mode == "SAME_UPPER" else [t - h for t, h in zip(totals, small)]
+        kept = [a for a in node.attribute if a.name not in ("auto_pad", "pads")]
+        del node.attribute[:]
+        node.attribute.extend(kept)
+        ends = [t - b for t, b in zip(totals, begins)]
+        node.attribute.append(helper.make_attribute("pads", begins + ends))
 
 
 def _tuple_outputs(gm):
