@@ -122,7 +122,7 @@ class KerasTwin(nn.Module):
 
     Keras layers: Conv2D(8, 3, "same"), Conv2D(16, 1), DepthwiseConv2D(3, "same"), Conv2D(8, 1),
     Add, Conv2D(12, 1, strides=2), Dense(24) and Dense(12) on the NHWC feature map, Add,
-    Conv2D(5, 1), GlobalAveragePooling2D, Dense(3)."""
+    Conv2D(5, 1), GlobalAveragePooling2D(keepdims=True), Flatten, Dense(3)."""
 
     def __init__(self, seed=0):
         super().__init__()
@@ -202,7 +202,8 @@ def keras_style(twin):
     optimizer cancels pairs: the worst case, and what ops it cannot push through keep), kernels
     as initializers read through Identity, bias fused into Conv, depthwise as a grouped Conv,
     'same' padding as auto_pad SAME_UPPER (the dims are not known), Dense as MatMul + Add on the
-    4-D tensor (Keras 3) or through tensordot's Reshapes, GlobalAveragePooling2D as ReduceMean."""
+    4-D tensor (Keras 3) or through tensordot's Reshapes, GlobalAveragePooling2D as ReduceMean
+    (keepdims: a 1x1 grid, flattened for the classifier: not a pointwise row)."""
     w = _Writer()
     x = w.conv("conv2d", "input_1", twin.stem)
     x = w.op("Relu", [x])
@@ -212,8 +213,8 @@ def keras_style(twin):
     x = w.op("Relu", [w.conv("conv2d_3", x, twin.down)])
     t = w.op("Relu", [w.dense("dense", x, twin.dense1)])
     x = w.op("Add", [x, w.tensordot("dense_1", t, twin.dense2)])
-    pooled = w.op("ReduceMean", [w.conv("conv2d_4", x, twin.head)], axes=[1, 2], keepdims=0)
-    w.dense("dense_2", pooled, twin.classifier)
+    pooled = w.op("ReduceMean", [w.conv("conv2d_4", x, twin.head)], axes=[1, 2], keepdims=1)
+    w.dense("dense_2", w.op("Flatten", [pooled], axis=1), twin.classifier)
     w.nodes[-1].output[0] = "dense_2"
     graph = helper.make_graph(w.nodes, "tf2onnx", [
         helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__0", "unk__1", "unk__2", 3])],

@@ -133,8 +133,10 @@ def _tokens(view, i):
     k = w.shape[1] if attrs.get("transB", 0) else w.shape[0]
     shape = view.shapes.get(node.input[0])
     if shape and len(shape) == 2:  # tensordot's Reshape (or a Flatten) merged the leading axes
-        before = view.shapes.get(view.source(node.input[0]))
-        shape = before if before and before[-1] == k and math.prod(before[:-1]) == shape[0] else shape
+        before = view.shapes.get(view.source(node.input[0])) or []
+        # of a grid or tokens; a pooled (N, 1, 1, C) flattened for a classifier stays (N, C)
+        merged = len(before) >= 3 and math.prod(before[:-1]) == shape[0] and math.prod(before[1:-1]) > 1
+        shape = before if merged and before[-1] == k else shape
     return shape if shape and len(shape) >= 3 and shape[-1] == k else None
 
 
