@@ -1,11 +1,12 @@
 """optimize(precision="int8"): int8 candidates beside the fp32 result, the fastest within budget.
 
-The float graph optimize chose is exported once and quantized (graph.int8.quantize); the layers
+The float graph optimize's passes made is exported once and quantized (graph.int8.quantize); the layers
 that run int8 are searched on the first int8 target (graph.int8.search), the same QDQ model is
 then built and judged on the other int8 targets. The fp32 result, the float engine and the int8
-engine on each int8 target run interleaved in one timing run; the fastest fp32 candidate or
-int8 candidate within budget is returned. Int8 that is not faster than the fp32 result, or
-that cannot meet the budget, is not returned: the report says which and why.
+engine on each int8 target run interleaved in one timing run; the fastest int8 candidate within
+budget is returned if it beats the fp32 result by more than the timing noise (targets.NOISE).
+Int8 that is not faster, or that cannot meet the budget, is not returned: the report says
+which and why.
 
 An int8 engine is verified within the budget, not within the exact float tolerance: its
 ``verified`` holds the held-out inputs, the float model's outputs and the relative bound (the
@@ -18,7 +19,7 @@ from ...errors import OneByOneError
 from .. import engines, verify
 from ..engines.base import Signature
 from ..engines.export import onnx_bytes
-from ..targets import time_models
+from ..targets import NOISE, time_models
 from .budget import Budget
 from .quantize import Quantizer, int8_layers
 from .samples import split
@@ -112,7 +113,8 @@ def _chosen(report, candidates, fp32, ms):
     fp32_ms = ms[f"fp32 {fp32_target}"]
     met = {t: ms[f"int8 {t}"] for t, c in candidates.items() if c["verdict"]["met"]}
     best = min(met, key=met.get) if met else None
-    if best is not None and met[best] < fp32_ms:
+    # int8 must beat fp32 beyond the timing noise: a tie keeps the exact float result
+    if best is not None and met[best] < fp32_ms * (1 - NOISE):
         report["returned"] = "int8"
         report["why"] = (f"int8 on {best} ({met[best]:.2f} ms) is within the budget and faster than "
                          f"the fp32 result on {fp32_target} ({fp32_ms:.2f} ms)")
@@ -124,7 +126,8 @@ def _chosen(report, candidates, fp32, ms):
                          f"float result on {fp32_target} is returned")
     else:
         report["why"] = (f"int8 on {best} ({met[best]:.2f} ms) does not beat the fp32 result on "
-                         f"{fp32_target} ({fp32_ms:.2f} ms): the float result is returned")
+                         f"{fp32_target} ({fp32_ms:.2f} ms) by more than {NOISE:.0%}: the float "
+                         "result is returned")
     return fp32_engine, fp32_target, report
 
 
