@@ -130,6 +130,17 @@ def test_a_bad_target_is_one_clear_error():
         onebyone.optimize(toy(), (1, 3, 12, 12), target="tensorrt")
 
 
+def test_the_models_outputs_are_computed_once_for_every_engine_build(monkeypatch):
+    # optimize runs the model on the check inputs once and hands the outputs to each build
+    # (the rewritten model and the plain one), which then never runs the model itself.
+    built, real = [], targets.build
+    monkeypatch.setattr(targets, "build", lambda *a, **k: built.append(k["expected"]) or real(*a, **k))
+    engine, report = onebyone.optimize(toy(), (1, 3, 12, 12), target="onnxruntime", runs=2)
+    assert len(built) == 2 and built[0] is not None and built[1] is built[0]
+    assert engine.verified["reference"] is built[0] and report["error"] <= report["tolerance"]
+    assert_same(engine, toy(), torch.randn(1, 3, 12, 12))
+
+
 def test_optimize_targets_and_the_cli_check_a_target_name_alike(capsys):
     # One check (engines.named) behind every door, so one message.
     said = []
@@ -166,6 +177,17 @@ def test_cli_writes_the_targets_artifact_which_reloads_to_the_models_outputs(
     loaded = engines.load(tmp_path / out)
     assert loaded.target == (target or "onnxruntime")
     assert_same(loaded, torch.load(model_file, weights_only=False), torch.randn(1, 3, 12, 12))
+
+
+def test_cli_saves_the_engine_optimize_verified_without_building_another(model_file, tmp_path,
+                                                                         monkeypatch):
+    rebuilt, real = [], engines.build
+    monkeypatch.setattr(engines, "build", lambda *a, **k: rebuilt.append(a[0]) or real(*a, **k))
+    run("optimize", str(model_file), "-o", str(tmp_path / "m.pt"), "--input", "1,3,12,12",
+        "--runs", "2")
+    assert rebuilt == []  # the torch engine the graph was timed and verified in is the one saved
+    assert_same(engines.load(tmp_path / "m.pt"), torch.load(model_file, weights_only=False),
+                torch.randn(1, 3, 12, 12))
 
 
 def test_cli_auto_adds_the_chosen_engines_suffix(model_file, tmp_path, monkeypatch):

@@ -56,7 +56,6 @@ def optimize(
     from ..graph import engines, render
     from ..graph import optimize as run
     from ..graph.load import load
-    from ..graph.optimize import reference_of
     from ..graph.passes import DEFAULT
     from ..graph.trace import make_inputs
 
@@ -74,13 +73,11 @@ def optimize(
         module = load(model)
         inputs = make_inputs(input or _fixed_shape(module) or "1,3,224,224")
         warnings.simplefilter("ignore", UserWarning)  # roll-backs are shown in the table below
-        result, report = run(module, inputs, DEFAULT if passes is None else passes, target=target,
+        engine, report = run(module, inputs, DEFAULT if passes is None else passes, target=target,
                              rank=rank, energy=energy, lossy_tolerance=lossy_tolerance, speed=speed,
-                             runs=runs, progress=say, **int8_options)
+                             runs=runs, progress=say, as_engine=True, **int8_options)
         if target == "auto":
             out += engines.TARGETS[report["target"]].suffixes[0]
-        engine = result if isinstance(result, engines.Engine) else \
-            engines.build("torch", result, inputs, reference=reference_of(module, inputs))
         say(f"save {out}, re-load, re-verify")
         engine.save(out)
     report["saved"] = out  # re-loaded and re-verified by engine.save

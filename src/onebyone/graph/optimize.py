@@ -21,7 +21,8 @@ LAYOUT = ("merge_parallel", "swap", "memory_format")
 
 def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", precision="fp32",
              calibration=None, budget=None, held_out=None, preprocess=None, rank=None, energy=0.999,
-             lossy_tolerance=0.05, speed=True, runs=7, n_random=2, seed=0, progress=None):
+             lossy_tolerance=0.05, speed=True, runs=7, n_random=2, seed=0, progress=None,
+             as_engine=False):
     """The model rewritten and handed to an engine, verified there, and a report.
 
     model: an nn.Module in eval mode, a torchvision model name or a model file (see load); an
@@ -48,7 +49,9 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
     returned; report["targets"] has per target its time, warm-up, error and the layout passes it
     kept, or why it was dropped, report["plain"] the same for the plain engines. speed=True
     also times the model and the result interleaved (median of ``runs``). progress(step), if
-    given, hears each step (trace, passes, export, warm-up, timing).
+    given, hears each step (trace, passes, export, warm-up, timing). as_engine=True gives an
+    engine for target torch too (the TorchEngine its graph was timed and verified in, or one
+    built on the outputs already computed), ready to save: what the CLI writes.
 
     precision="int8" (opt-in; "fp32" is the default) adds int8 candidates on the int8 engines
     among the targets (onnxruntime, openvino; target "auto" or one of them): the fp32 result's
@@ -78,11 +81,11 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
         "calibration": calibration, "held_out": held_out, "budget": budget, "preprocess": preprocess}
     with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
         return _optimize(load(model), example_input, passes, wanted, rank, energy, lossy_tolerance,
-                         speed, runs, n_random, seed, progress, int8_options)
+                         speed, runs, n_random, seed, progress, int8_options, as_engine)
 
 
 def _optimize(model, example_input, passes, wanted, rank, energy, lossy_tolerance, speed, runs,
-              n_random, seed, progress, int8_options):
+              n_random, seed, progress, int8_options, as_engine):
     say = progress or (lambda step: None)
     names = _selected(passes)
     inputs = make_inputs(example_input, seed=seed)
@@ -109,7 +112,7 @@ def _optimize(model, example_input, passes, wanted, rank, energy, lossy_toleranc
     faithful = "a model torch.fx traces" if original is model else "an ONNX model onnx2torch converts"
     gm, traced = _traced(model, inputs, checks, reference, exact_tol, faithful)
     per_target = speed or wanted != ["torch"]  # choosing passes per target needs timing
-    steps, current, current_out = [], gm, traced
+    steps, current, current_out, engine = [], gm, traced, None
     for name in names if not per_target else [n for n in names if n not in LAYOUT]:
         say(f"pass {name}")
         options = {"rank": rank, "energy": energy} if name == "low_rank" else {}
@@ -124,12 +127,13 @@ def _optimize(model, example_input, passes, wanted, rank, energy, lossy_toleranc
         passed = current  # the verified passes' graph, before any layout pass
         result, current, chosen = targets.fastest(
             wanted, current,
-            [n for n in names if n in LAYOUT], apply, inputs, original,
+            [n for n in names if n in LAYOUT], apply, inputs, original, expected=reference,
             plain=lambda t: gm if t == "torch" else model, runs=runs, n_random=n_random,
             seed=seed, progress=say)
         # fastest gives no graph when a plain engine won: int8 then quantizes the passes' graph
         rewritten = passed if current is None else current
         current = gm if chosen["plain_chosen"] else current
+        engine = result if chosen["target"] == "torch" else None  # the graph's, for as_engine
         result = current if chosen["target"] == "torch" else result  # torch: the graph itself
         error = chosen["plain" if chosen["plain_chosen"] else "targets"][chosen["target"]]["error"]
         if plan is not None:  # int8 quantizes the rewritten graph, whichever fp32 engine won
@@ -152,12 +156,10 @@ def _optimize(model, example_input, passes, wanted, rank, energy, lossy_toleranc
         t = targets.time_models({"before": original, "after": result}, inputs, runs=runs)
         report["speed"] = {"before_ms": t["before"] * 1e3, "after_ms": t["after"] * 1e3,
                            "speedup": t["before"] / t["after"], "runs": runs, "denormals": "flushed"}
+    if as_engine and not isinstance(result, engines.Engine):  # torch's graph
+        result = engine if engine is not None else engines.build(
+            "torch", result, inputs, reference=original, expected=reference, n_random=n_random, seed=seed)
     return result, report
-
-
-def reference_of(model, inputs):
-    """What optimize proves its result against: the model, or onnxruntime running an ONNX one."""
-    return onnx_convert.reference(model, inputs) if onnx_convert.is_onnx(model) else model
 
 
 def _traced(model, inputs, checks, reference, tol, faithful):

@@ -58,16 +58,18 @@ def time_models(models, example, runs=7, settle=1, budget_s=0.0):
                            budget_s=budget_s, settle=settle)
 
 
-def for_target(target, base, optional, apply, example, reference, *, runs=7, n_random=2,
-               seed=0, progress=None):
+def for_target(target, base, optional, apply, example, reference, *, expected=None, runs=7,
+               n_random=2, seed=0, progress=None):
     """(engine, graph, info) for one target: ``base`` built there, then each pass of
     ``optional`` tried on top (apply(graph, name) -> verified new graph, or None when the pass
     changes nothing or fails) and kept only if faster beyond NOISE. info: {"passes": kept,
     "trials": [{"pass", "with_ms", "without_ms", "kept"}]}. The engine is verified against
-    ``reference`` (the user's model) by engines.build; a failure raises OneByOneError.
+    ``reference`` (the user's model; ``expected``, its outputs, when the caller has them) by
+    engines.build; a failure raises OneByOneError.
     """
     def make(graph):
-        return build(target, graph, example, reference=reference, n_random=n_random, seed=seed)
+        return build(target, graph, example, reference=reference, expected=expected,
+                     n_random=n_random, seed=seed)
 
     _say(progress, f"{target}: export, warm-up, verify")
     engine, graph, info = make(base), base, {"passes": [], "trials": []}
@@ -91,8 +93,8 @@ def for_target(target, base, optional, apply, example, reference, *, runs=7, n_r
     return engine, graph, info
 
 
-def fastest(targets, base, optional, apply, example, reference, *, plain=None, runs=7, n_random=2,
-            seed=0, progress=None):
+def fastest(targets, base, optional, apply, example, reference, *, expected=None, plain=None,
+            runs=7, n_random=2, seed=0, progress=None):
     """(engine, graph, report) of the fastest candidate: each of ``targets`` after for_target,
     and, when ``plain`` is given (plain(target) -> the model to build there, no passes), each
     target running that model as it is. All candidates are timed interleaved in one run, those
@@ -101,7 +103,8 @@ def fastest(targets, base, optional, apply, example, reference, *, plain=None, r
     engine wins. report: {"target", "plain_chosen", "targets": {name: {"ms", "final_ms",
     "warmup_s", "error", "tolerance", "passes", "trials"} or {"dropped": why}}, "plain": {name:
     {"ms", "warmup_s", "error", "tolerance"} or {"dropped": why}}, "skipped": {name: why}}
-    (targets whose package is not installed are skipped, not failed)."""
+    (targets whose package is not installed are skipped, not failed). Every engine is verified
+    against ``reference``, or ``expected``, its outputs (see engines.build)."""
     targets = named(targets)
     installed = available()
     report = {"target": None, "plain_chosen": False, "targets": {}, "plain": {}, "skipped": {}}
@@ -111,15 +114,16 @@ def fastest(targets, base, optional, apply, example, reference, *, plain=None, r
             report["skipped"][target] = str(missing(target))
             continue
         try:
-            found[target] = for_target(target, base, optional, apply, example, reference, runs=runs,
-                                       n_random=n_random, seed=seed, progress=progress)
+            found[target] = for_target(target, base, optional, apply, example, reference,
+                                       expected=expected, runs=runs, n_random=n_random, seed=seed,
+                                       progress=progress)
         except OneByOneError as e:
             report["targets"][target] = {"dropped": str(e)}
         if plain is not None:
             _say(progress, f"{target} on the original model: export, warm-up, verify")
             try:
                 plain_found[target] = build(target, plain(target), example, reference=reference,
-                                            n_random=n_random, seed=seed)
+                                            expected=expected, n_random=n_random, seed=seed)
             except OneByOneError as e:
                 report["plain"][target] = {"dropped": str(e)}
     candidates = {**{t: f[0] for t, f in found.items()}, **{(t, "plain"): e for t, e in plain_found.items()}}

@@ -93,10 +93,12 @@ def target_of(path):
     return SUFFIXES[suffix]
 
 
-def build(target, model, example, *, reference=None, n_random=2, seed=0):
+def build(target, model, example, *, reference=None, expected=None, n_random=2, seed=0):
     """``model`` running in ``target``, verified against ``reference`` (default: model itself).
 
-    example: a tuple of tensors (the shapes and dtypes the engine is built for). Raises one
+    example: a tuple of tensors (the shapes and dtypes the engine is built for). expected: the
+    reference's outputs on verify.check_inputs(example, n_random, seed), when the caller has
+    them (optimize computes them once for all its builds): the reference then is not run. Raises one
     OneByOneError if the engine's package is missing, the model cannot be exported, or the
     engine's outputs differ from the reference's beyond tolerance (see verify).
     """
@@ -112,16 +114,19 @@ def build(target, model, example, *, reference=None, n_random=2, seed=0):
     except Exception as e:
         raise OneByOneError(f"expected the model to run in {target}; it failed: {cause_line(e)}") from e
     engine.warmup_s = time.perf_counter() - start
-    return verify(engine, model if reference is None else reference, example, n_random, seed)
+    return verify(engine, model if reference is None else reference, example, n_random, seed,
+                  expected)
 
 
-def verify(engine, reference, example, n_random=2, seed=0):
-    """The engine, its outputs checked against a deep copy of ``reference`` on the example and
-    n_random seeded random inputs; ``engine.verified`` holds inputs, outputs, error, tolerance.
-    Beyond tolerance: one OneByOneError saying by how much."""
+def verify(engine, reference, example, n_random=2, seed=0, expected=None):
+    """The engine, its outputs checked against a deep copy of ``reference`` (or ``expected``,
+    its outputs already computed) on the example and n_random seeded random inputs;
+    ``engine.verified`` holds inputs, outputs, error, tolerance. Beyond tolerance: one
+    OneByOneError saying by how much."""
     checks = _verify.check_inputs(tuple(example), n_random, seed)
     with denormals_flushed():
-        expected = _verify.outputs(copy.deepcopy(reference).eval(), checks)
+        if expected is None:
+            expected = _verify.outputs(copy.deepcopy(reference).eval(), checks)
         got = [engine(*inputs) for inputs in checks]
     found, tolerance = _verify.compare(expected, got), _verify.tolerance(expected)
     error = found["error"]
