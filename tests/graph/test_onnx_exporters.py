@@ -52,6 +52,19 @@ def files(det, tmp_path_factory):
 STYLES = ["torchscript", "torchscript-dynamic", "dynamo", "paddle", "keras"]
 
 
+@pytest.fixture(scope="module")
+def twin_of(files):
+    """style -> the PyTorch twin's inspect at the style's shape (each twin and shape once)."""
+    done = {}
+
+    def inspect(style):
+        _, twin, shape, _ = files[style]
+        if (id(twin), shape) not in done:
+            done[id(twin), shape] = onebyone.inspect(twin, shape)
+        return done[id(twin), shape]
+    return inspect
+
+
 def key(row):
     return (row["kind"], row["cin"], row["cout"], row["groups"], row["stride"], row["kernel"],
             row["input"], row["output"], row["macs"], row["role"])
@@ -70,9 +83,9 @@ def test_each_file_computes_what_its_twin_computes(files, style):
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_each_file_lists_its_twins_rows(files, style):
+def test_each_file_lists_its_twins_rows(files, twin_of, style):
     model, twin, shape, file_shape = files[style]
-    ours, theirs = onebyone.inspect(twin, shape), onebyone.inspect(model, file_shape)
+    ours, theirs = twin_of(style), onebyone.inspect(model, file_shape)
     assert [key(r) for r in theirs.rows] == [key(r) for r in ours.rows]
     if style != "keras":  # torch's exporters keep the module paths (in weights' names or scopes)
         assert [r["module"] for r in theirs.rows] == [r["module"] for r in ours.rows]
@@ -87,11 +100,11 @@ def what(found, names=True):
 
 
 @pytest.mark.parametrize("style", STYLES)
-def test_each_file_has_its_twins_findings(files, style):
+def test_each_file_has_its_twins_findings(files, twin_of, style):
     """Torch's exporters fold eval BatchNorm into the conv, so foldable_bn is found only where
     BatchNormalization nodes are kept (paddle2onnx keeps them); the rest is the same."""
     model, twin, shape, file_shape = files[style]
-    ours, theirs = onebyone.inspect(twin, shape).findings, onebyone.inspect(model, file_shape).findings
+    ours, theirs = twin_of(style).findings, onebyone.inspect(model, file_shape).findings
     if style != "paddle":
         ours = [f for f in ours if f["kind"] != "foldable_bn"]
     assert what(theirs, style != "keras") == what(ours, style != "keras")
@@ -115,11 +128,11 @@ def saved(files, tmp_path_factory):
 
 
 @pytest.mark.parametrize("style", ["paddle", "keras", "torchscript"])
-def test_the_cli_reads_each_file(files, saved, style):
+def test_the_cli_reads_each_file(files, twin_of, saved, style):
     model, twin, shape, file_shape = files[style]
     out = json.loads(run("inspect", str(saved / f"{style}.onnx"), "--json",
                          "--input", ",".join(map(str, file_shape))))
-    assert [key(r) for r in out["rows"]] == [key(r) for r in onebyone.inspect(twin, shape).rows]
+    assert [key(r) for r in out["rows"]] == [key(r) for r in twin_of(style).rows]
 
 
 def test_a_fixed_file_needs_no_input(saved):
