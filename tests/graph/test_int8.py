@@ -261,3 +261,17 @@ def test_cli_int8_writes_the_artifact_and_says_per_layer_what_ran_int8(tmp_path)
         assert "(int8): re-loaded and reproduces the model within the int8 budget" in text
     else:
         assert "(fp32): re-loaded and reproduces the model within 1e-04" in text
+
+
+@pytest.mark.parametrize("target,extra", [("onnxruntime", "onnx"), ("openvino", "openvino")])
+def test_a_missing_int8_engine_names_its_own_extra(target, extra, monkeypatch):
+    import importlib
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("onnxruntime", "openvino") else real(name, *a))
+    plan = {"targets": [target], "budget": None, "calibration": None, "held_out": None, "words": None}
+    select = importlib.import_module("onebyone.graph.int8.select").select
+    with pytest.raises(onebyone.OneByOneError, match=rf"the {target} package .* 'onebyone\[{extra}\]'"):
+        select(None, None, None, plan, None)
