@@ -89,7 +89,11 @@ def test_the_artifact_keeps_the_files_names_and_reproduces_onnxruntime_on_it(
     if target == "onnxruntime":
         saved = onnx.load(out)
         ops = [n.op_type for n in saved.graph.node]
-        assert "BatchNormalization" not in ops and ops.count("Conv") == convs(optimized[1])
+        # the rewritten graph, or, where the unrewritten conversion ran faster (timed on this
+        # shared machine), that one: optimize reports which it returned
+        converted, rewritten, _ = optimized
+        assert ops.count("Conv") == convs(converted if report["plain_chosen"] else rewritten)
+        assert "BatchNormalization" not in ops
         assert [i.name for i in saved.graph.input] == ["image"]
         assert [o.name for o in saved.graph.output] == ["logits"]
         assert_matches(on_file(out, x)[0], expected)
