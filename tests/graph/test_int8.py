@@ -221,9 +221,8 @@ def test_int8_is_built_when_the_plain_engine_won_the_fp32_race(monkeypatch):
     assert bool(int8_layers(result.data)) == (report["precision"] == "int8")
 
 
+@pytest.mark.parametrize("toy_search", ["onnxruntime"], indirect=True)  # one QDQ file is enough
 def test_inspect_says_which_pointwise_layers_of_an_int8_file_run_int8(toy_search, tmp_path, capsys):
-    if toy_search["target"] != "onnxruntime":
-        pytest.skip("one QDQ file is enough: the onnxruntime search's")
     found, q = toy_search["found"], toy_search["quantizer"]
     path = tmp_path / "int8.onnx"
     path.write_bytes(found["data"])
