@@ -93,3 +93,34 @@ def test_a_channel_count_the_weights_do_not_take_is_one_error():
         onebyone.inspect(m, (1, 5, 8, 8))
     assert str(e.value) == ("expected 3 input channels at ONNX Conv 'c' (its weight is (4, 3, 1, 1), "
                             "group 1); the input shape gives 5")
+
+
+def test_shapes_recorded_at_the_export_size_do_not_contradict_the_input():
+    """A file whose value_info and outputs were written at 1x3x224x224 (a dynamic export run at
+    its example size) is read at another size: the recorded shapes are inferred again."""
+    w = numpy_helper.from_array(weight((4, 3, 1, 1)), "w")
+    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"]), helper.make_node("Relu", ["y"], ["z"])],
+                          "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+                          [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 224, 224])], [w],
+                          value_info=[helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 224, 224])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    shapes = static_shapes(read_onnx(m, [(2, 3, 8, 6)]))
+    assert (shapes["y"], shapes["z"]) == ([2, 4, 8, 6], [2, 4, 8, 6])
+
+
+def test_a_constant_node_onnx_cannot_compute_stays_and_the_rest_fold():
+    """The reference evaluator fails on a Gather of an index out of range (shape inference
+    accepts it): that node stays, with what it reads, and the weight behind Identity folds."""
+    const = numpy_helper.from_array
+    w = const(weight((4, 3, 1, 1)), "w")
+    nodes = [
+        helper.make_node("Identity", ["w"], ["w_read"]),
+        helper.make_node("Conv", ["x", "w_read"], ["c"]),
+        helper.make_node("Constant", [], ["table"], value=const(weight((4,)))),
+        helper.make_node("Constant", [], ["index"], value=const(np.array([7], np.int64))),
+        helper.make_node("Gather", ["table", "index"], ["shift"]),
+        helper.make_node("Add", ["c", "shift"], ["y"]),
+    ]
+    got = read_onnx(model(nodes, [1, 3, 8, 8], [w]), None)
+    assert [n.op_type for n in got.graph.node] == ["Conv", "Gather", "Add"]
+    assert {i.name for i in got.graph.initializer} == {"w_read", "table", "index"}

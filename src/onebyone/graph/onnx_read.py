@@ -27,8 +27,10 @@ def read_onnx(model, input_shapes=None):
     fixed); they fill the inputs' symbolic dims and must agree with the fixed ones. In the
     result every graph input is static, every Constant node, Identity of a constant and
     constant-only subgraph (a Shape of a static tensor counts as constant) is an initializer
-    (computed by onnx.reference.ReferenceEvaluator), an Identity on an activation is gone, no
-    initializer is unused, and graph.value_info holds onnx's inferred shapes.
+    (computed by onnx.reference.ReferenceEvaluator; a node it cannot compute stays, with what
+    reads it), an Identity on an activation is gone, no initializer is unused, and
+    graph.value_info and the outputs hold onnx's shapes inferred from the inputs (the file's
+    own, written at its export size, are dropped first).
 
     >>> import onnx, numpy as np
     >>> from onnx import helper, TensorProto
@@ -48,6 +50,7 @@ def read_onnx(model, input_shapes=None):
     out = onnx.ModelProto()
     out.CopyFrom(model)
     _fix_inputs(out.graph, list(input_shapes or []))
+    _forget_shapes(out.graph)
     out = _infer(out)
     for _ in range(_ROUNDS):
         if not _fold(out):
@@ -123,6 +126,15 @@ def _fix_inputs(graph, shapes):
             t.shape.dim.add().dim_value = s
 
 
+def _forget_shapes(graph):
+    """Drop the shapes the file records past its inputs: written at the exporter's example size,
+    they contradict the dims filled in (shape inference writes them again, from the inputs)."""
+    del graph.value_info[:]
+    for v in graph.output:
+        if v.type.HasField("tensor_type"):
+            v.type.tensor_type.ClearField("shape")
+
+
 def _infer(model):
     from onnx import shape_inference
 
@@ -158,13 +170,38 @@ def _fold(model):
         known.update(node.output)
     if not fold:
         return False
-    folded = {id(n) for n in fold}
-    rest = [n for n in g.node if id(n) not in folded]
+    rest = _without(g.node, fold)
     needed = {x for n in rest for x in _reads(n)} & (known - {i.name for i in g.initializer})
-    values.update(_evaluate(model, [n for n in fold if n.op_type != "Shape" or n.output[0] not in values],
-                            values, needed - set(values)))
+    try:
+        values.update(_evaluate(model, [n for n in fold if n.op_type != "Shape" or n.output[0] not in values],
+                                values, needed - set(values)))
+    except Exception:  # a node onnx cannot compute (a constant index out of range): fold the rest
+        fold = _one_by_one(model, fold, values)
+        rest = _without(g.node, fold)
+        needed = {x for n in rest for x in _reads(n)} & set(values)
+        if not fold:
+            return False
     _replace(g, rest, {k: v for k, v in values.items() if k in needed})
     return True
+
+
+def _without(nodes, removed):
+    gone = {id(n) for n in removed}
+    return [n for n in nodes if id(n) not in gone]
+
+
+def _one_by_one(model, nodes, values):
+    """The nodes the reference evaluator computes alone, in order, their outputs put in
+    ``values``; a node that fails stays in the graph, and so does every node reading it."""
+    done = []
+    for node in nodes:
+        if not (node.op_type == "Shape" and node.output[0] in values):
+            try:
+                values.update(_evaluate(model, [node], values, {x for x in node.output if x}))
+            except Exception:
+                continue
+        done.append(node)
+    return done
 
 
 def _evaluate(model, nodes, values, wanted):
@@ -183,11 +220,7 @@ def _evaluate(model, nodes, values, wanted):
                               inits)
     sub = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version or onnx.IR_VERSION)
     sub.functions.extend(model.functions)
-    try:
-        results = ReferenceEvaluator(sub).run(None, {})
-    except Exception as e:
-        raise OneByOneError(f"expected constant subgraphs onnx's reference evaluator can compute; "
-                            f"it failed: {first_line(e)}") from e
+    results = ReferenceEvaluator(sub).run(None, {})
     return dict(zip(sorted(wanted), (np.asarray(r) for r in results)))
 
 
