@@ -10,13 +10,9 @@ computes every node whose inputs are all constants. What is left reads the same 
 it: weights are initializers, every tensor has a shape. Inspect reads its rows from here, and
 optimize may too.
 """
-import numpy as np
-
 from ..errors import OneByOneError, first_line
+from .onnx_fold import fold, reads, static_shapes  # noqa: F401 (static_shapes: re-exported)
 
-# Ops never folded: their value is not a function of their inputs.
-_RANDOM = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Bernoulli",
-           "Multinomial"}
 _ROUNDS = 8  # fold -> infer -> fold: each round can make a Shape static for the next one
 
 
@@ -53,7 +49,7 @@ def read_onnx(model, input_shapes=None):
     _forget_shapes(out.graph)
     out = _infer(out)
     for _ in range(_ROUNDS):
-        if not _fold(out):
+        if not fold(out):
             break
         out = _infer(out)
     size = (len(out.graph.node), len(out.graph.initializer))
@@ -79,18 +75,6 @@ def graph_inputs(graph):
     """The graph's real inputs (old files list initializers among the inputs too)."""
     inits = {i.name for i in graph.initializer}
     return [v for v in graph.input if v.name not in inits]
-
-
-def static_shapes(model):
-    """{tensor name: [dims]} for every tensor whose shape onnx knows in full."""
-    g = model.graph
-    shapes = {}
-    for v in list(g.input) + list(g.value_info) + list(g.output):
-        t = v.type.tensor_type
-        if t.HasField("shape") and all(d.HasField("dim_value") for d in t.shape.dim):
-            shapes[v.name] = [d.dim_value for d in t.shape.dim]
-    shapes.update({i.name: list(i.dims) for i in g.initializer})
-    return shapes
 
 
 def _dims_text(dims):
@@ -145,110 +129,10 @@ def _infer(model):
                             f"failed: {first_line(e)}") from e
 
 
-def _evaluable(node):
-    has_graph = any(a.type in (a.GRAPH, a.GRAPHS) for a in node.attribute)
-    return node.domain in ("", "ai.onnx") and node.op_type not in _RANDOM and not has_graph
-
-
-def _fold(model):
-    """Replace every node whose inputs are all constant by initializers; True if any was."""
-    g = model.graph
-    shapes = static_shapes(model)
-    known = {i.name for i in g.initializer}
-    keep = {o.name for o in g.output}
-    fold, values = [], {}
-    for node in g.node:
-        if keep & set(node.output):
-            continue
-        if node.op_type == "Shape" and node.domain in ("", "ai.onnx") and node.input[0] in shapes:
-            attrs = {a.name: a.i for a in node.attribute}
-            dims = shapes[node.input[0]][attrs.get("start", 0):attrs.get("end", None)]
-            values[node.output[0]] = np.array(dims, np.int64)
-        elif not (_evaluable(node) and all(not x or x in known for x in node.input)):
-            continue
-        fold.append(node)
-        known.update(node.output)
-    if not fold:
-        return False
-    rest = _without(g.node, fold)
-    needed = {x for n in rest for x in _reads(n)} & (known - {i.name for i in g.initializer})
-    try:
-        values.update(_evaluate(model, [n for n in fold if n.op_type != "Shape" or n.output[0] not in values],
-                                values, needed - set(values)))
-    except Exception:  # a node onnx cannot compute (a constant index out of range): fold the rest
-        fold = _one_by_one(model, fold, values)
-        rest = _without(g.node, fold)
-        needed = {x for n in rest for x in _reads(n)} & set(values)
-        if not fold:
-            return False
-    _replace(g, rest, {k: v for k, v in values.items() if k in needed})
-    return True
-
-
-def _without(nodes, removed):
-    gone = {id(n) for n in removed}
-    return [n for n in nodes if id(n) not in gone]
-
-
-def _one_by_one(model, nodes, values):
-    """The nodes the reference evaluator computes alone, in order, their outputs put in
-    ``values``; a node that fails stays in the graph, and so does every node reading it."""
-    done = []
-    for node in nodes:
-        if not (node.op_type == "Shape" and node.output[0] in values):
-            try:
-                values.update(_evaluate(model, [node], values, {x for x in node.output if x}))
-            except Exception:
-                continue
-        done.append(node)
-    return done
-
-
-def _evaluate(model, nodes, values, wanted):
-    """{name: array} for ``wanted``, computed by onnx's reference evaluator from ``nodes``,
-    the graph's initializers and the already known ``values``."""
-    import onnx
-    from onnx import helper, numpy_helper
-    from onnx.reference import ReferenceEvaluator
-
-    if not wanted:
-        return {}
-    reads = {x for n in nodes for x in n.input}
-    inits = [i for i in model.graph.initializer if i.name in reads]
-    inits += [numpy_helper.from_array(v, k) for k, v in values.items() if k in reads]
-    graph = helper.make_graph(nodes, "constants", [], [onnx.ValueInfoProto(name=w) for w in sorted(wanted)],
-                              inits)
-    sub = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version or onnx.IR_VERSION)
-    sub.functions.extend(model.functions)
-    results = ReferenceEvaluator(sub).run(None, {})
-    return dict(zip(sorted(wanted), (np.asarray(r) for r in results)))
-
-
-def _reads(node):
-    """Every tensor name node reads, its subgraphs' outer reads included."""
-    names = list(node.input)
-    for a in node.attribute:
-        for sub in ([a.g] if a.type == a.GRAPH else list(a.graphs) if a.type == a.GRAPHS else []):
-            names += [x for n in sub.node for x in _reads(n)]
-    return names
-
-
-def _replace(graph, nodes, values):
-    from onnx import numpy_helper
-
-    del graph.node[:]
-    graph.node.extend(nodes)
-    graph.initializer.extend(numpy_helper.from_array(v, k) for k, v in values.items())
-    stale = set(values)  # value_info of a folded tensor: now an initializer's shape says it
-    kept = [v for v in graph.value_info if v.name not in stale]
-    del graph.value_info[:]
-    graph.value_info.extend(kept)
-
-
 def _drop_identities(graph):
     """Readers of an Identity on an activation read its input instead (tf2onnx writes them)."""
     outputs = {o.name for o in graph.output}
-    sub_reads = {x for n in graph.node for x in _reads(n)} - {x for n in graph.node for x in n.input}
+    sub_reads = {x for n in graph.node for x in reads(n)} - {x for n in graph.node for x in n.input}
     rename = {}
     for node in graph.node:
         if node.op_type == "Identity" and node.output[0] not in outputs | sub_reads:
@@ -264,7 +148,7 @@ def _drop_identities(graph):
 
 
 def _drop_unused(graph):
-    used = {x for n in graph.node for x in _reads(n)} | {o.name for o in graph.output}
+    used = {x for n in graph.node for x in reads(n)} | {o.name for o in graph.output}
     inits = {i.name for i in graph.initializer}
     kept = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
