@@ -39,7 +39,7 @@ class ModelRow:
     openvino_ms: float
     openvino_first_s: float
     auto_ms: float  # optimize(target="auto")'s result, on the engine it chose
-    auto_target: str
+    auto_target: str  # "openvino", or "openvino (original model)" when no rewrite was faster there
     auto_s: float  # seconds optimize(target="auto") took, every engine's warm-up included
     auto_error: float  # the chosen engine's verified error against the original model
     load: str  # the 1-minute load average before and after the model: the machine is shared
@@ -85,7 +85,8 @@ def measure(name, input_size=(1, 3, 224, 224), compile=True, budget_s=3.0):
                     ms.get("compile", NAN), first.get("compile", NAN),
                     ms.get("onnxruntime", NAN), first.get("onnxruntime", NAN),
                     ms.get("openvino", NAN), first.get("openvino", NAN),
-                    ms["auto"], report["target"], auto_s, report["error"],
+                    ms["auto"], report["target"] + (" (original model)" if report.get("plain_chosen") else ""),
+                    auto_s, report["error"],
                     f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}")
 
 
