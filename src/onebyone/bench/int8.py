@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 
 import torch
-from torch import nn
+
+from .random_bn import randomized_bn
 
 # torchvision models the issue did not measure (it named mobilenet_v2 and resnet50)
 MODELS = ("mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf", "shufflenet_v2_x1_0",
@@ -43,21 +44,6 @@ class Int8Row:
     kept_float: int  # layers kept float by the search
     optimize_s: float
     load: str
-
-
-def randomized_bn(model, seed=0):
-    """model with non-trivial BatchNorm statistics (random-weight models have mean 0, var 1)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
-                if m.affine:
-                    m.weight.copy_(torch.rand(n, generator=g) + 0.5)
-                    m.bias.copy_(torch.randn(n, generator=g) * 0.1)
-    return model.eval()
 
 
 def measure(name, input_size=(1, 3, 224, 224), compile=False, budget_s=3.0):
