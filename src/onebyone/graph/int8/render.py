@@ -38,6 +38,9 @@ def lines(int8):
                        f"({t['speedup']:.2f}x, interleaved medians); {t['why']}")
     fp32 = int8["fp32"]
     out.append(f"fp32 result on {fp32['target']}: {fp32['ms']:.2f} ms")
+    if int8.get("final_ms"):  # the first run put fp32 and int8 within CLOSE of each other
+        out.append("timed again head to head: " + ", ".join(f"{name} {ms:.2f} ms"
+                                                             for name, ms in int8["final_ms"].items()))
     out.append(f"returned {int8['returned']}: {int8['why']}")
     return out
 

@@ -4,7 +4,9 @@ The float graph optimize's passes made is exported once and quantized (graph.int
 that run int8 are searched on the first int8 target (graph.int8.search), the same QDQ model is
 then built and judged on the other int8 targets. The fp32 result, the float engine and the int8
 engine on each int8 target run interleaved in one timing run; the fastest int8 candidate within
-budget is returned if it beats the fp32 result by more than the timing noise (targets.NOISE).
+budget is returned if it beats the fp32 result by more than the timing noise (targets.NOISE);
+when the first run puts them within targets.CLOSE, they are timed again head to head and that
+decides (report["final_ms"]).
 Int8 that is not faster, or that cannot meet the budget, is not returned: the report says
 which and why.
 
@@ -19,7 +21,7 @@ from ...errors import OneByOneError
 from .. import engines, verify
 from ..engines.base import Signature
 from ..engines.export import onnx_bytes
-from ..targets import NOISE, time_models
+from ..targets import CLOSE, NOISE, time_models
 from .budget import Budget
 from .quantize import Quantizer, int8_layers
 from .samples import split
@@ -89,7 +91,28 @@ def select(graph, model, example, plan, fp32, runs=7, progress=None):
              **{f"int8 {t}": c["engine"] for t, c in candidates.items() if c["verdict"]["met"]}}
     ms = {k: v * 1e3 for k, v in time_models(timed, tuple(example), runs=runs).items()}
     report = _report(quantizer, found, candidates, ms, fp32_target, words, budget)
-    return _chosen(report, candidates, fp32, ms)
+    final = _head_to_head(timed, ms, f"fp32 {fp32_target}", example, runs, say)
+    if final:
+        report["final_ms"] = final
+    return _chosen(report, candidates, fp32, {**ms, **final})
+
+
+def _head_to_head(timed, ms, fp32_key, example, runs, say):
+    """{name: ms} of the fp32 result and the int8 candidates within CLOSE of the fastest of
+    them, timed again among themselves for twice as long; {} when the first run already
+    separates fp32 from int8. That close, one interleaved pass over every engine measures this
+    shared machine as much as the engines (targets.fastest decides its finalists the same way),
+    and returning int8 on a tie would cost its error for nothing."""
+    int8_keys = [k for k in ms if k.startswith("int8 ")]
+    if not int8_keys:
+        return {}
+    fastest = min(ms[k] for k in (fp32_key, *int8_keys))
+    finalists = [k for k in (fp32_key, *int8_keys) if ms[k] <= fastest * (1 + CLOSE)]
+    if fp32_key not in finalists or len(finalists) < 2:
+        return {}
+    say(f"int8: timing {', '.join(finalists)} again, head to head")
+    again = time_models({k: timed[k] for k in finalists}, tuple(example), runs=2 * runs)
+    return {k: t * 1e3 for k, t in again.items()}
 
 
 def _float_engine(target, data, signature, model, example):
