@@ -121,3 +121,17 @@ def test_a_pass_that_changes_only_the_small_output_is_rolled_back(monkeypatch):
     x = torch.randn(1, 3, 8, 8)
     with torch.no_grad():
         torch.testing.assert_close(gm(x), model(x))
+
+
+def test_the_check_inputs_are_not_the_example_drawn_again():
+    """An example given as a shape is drawn from the seed; the check inputs must be other
+    inputs (the first of them was the example itself, one fewer input than the proof claims)."""
+    from onebyone.graph.trace import make_inputs
+    from onebyone.graph.verify import check_inputs
+
+    for seed in (0, 3):
+        example = make_inputs((1, 3, 8, 8), seed=seed)
+        checks = check_inputs(example, n_random=3, seed=seed)
+        tensors = [c[0] for c in checks]
+        assert torch.equal(tensors[0], example[0]) and len(tensors) == 4
+        assert not any(torch.equal(a, b) for i, a in enumerate(tensors) for b in tensors[i + 1:])

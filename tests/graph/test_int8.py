@@ -315,3 +315,22 @@ def test_a_clear_first_timing_is_not_timed_again(monkeypatch):
                                   budget=lambda floats, int8s: True, runs=2)
     assert len(calls) == 1 and "final_ms" not in report["int8"]
     assert report["int8"]["returned"] == report["precision"] == "int8"
+
+
+def test_a_users_metric_never_passes_nan_or_inf_where_the_float_model_is_finite():
+    """A metric may read a NaN row as right (torch's argmax takes NaN as the largest); the
+    proof's rule holds under any budget: non-finite where the float model is finite misses."""
+    reference = [torch.tensor([[1.0, 3.0]])]
+    always = Budget(lambda floats, int8s: True)
+    for bad in (float("nan"), float("inf")):
+        verdict = always.judge(reference, [torch.tensor([[bad, 3.0]])])
+        assert verdict["met"] is False and verdict["error"] == float("inf"), verdict
+    assert always.judge(reference, [torch.tensor([[1.01, 3.0]])])["met"] is True
+
+    class Holder:
+        verified = None
+
+    candidate = {"verdict": always.judge(reference, [torch.tensor([[float("nan"), 3.0]])]),
+                 "engine": Holder()}
+    _verified(candidate, [], reference, always)
+    assert candidate["engine"].verified["tolerance"] == 0.0  # was inf: save's re-check passed anything

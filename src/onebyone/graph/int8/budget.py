@@ -64,7 +64,9 @@ class Budget:
         found = verify.compare(reference, candidate)
         agreement = top1_agreement(reference, candidate)
         verdict = {"error": found["error"], "agreement": agreement}
-        if self.metric is not None:
+        if not math.isfinite(found["error"]):  # NaN/inf where the float model is finite
+            met, why = False, f"int8 gives {found['why'] or 'non-finite values'} at output {found['worst']!r}"
+        elif self.metric is not None:  # a metric may read NaN rows as right (argmax takes NaN)
             met = _call(self.metric, reference, candidate)
             why = "the user's metric is " + ("true" if met else "false")
         elif not found["error"] <= self.relative:  # NaN compares false: NaN misses

@@ -15,6 +15,7 @@ An int8 engine is verified within the budget, not within the exact float toleran
 budget's, or its own measured error when the budget is the user's metric), so save() re-checks
 the re-loaded artifact against the float model inside the engine, NaN-aware.
 """
+import math
 import time
 
 from ...errors import OneByOneError
@@ -81,7 +82,11 @@ def select(graph, model, example, plan, fp32, runs=7, progress=None):
     for target in wanted[1:]:
         say(f"int8: {target}")
         engine, outputs = evaluate_on(target)(found["data"])
-        candidates[target] = {"data": found["data"], "engine": engine, "verdict": judge(outputs)}
+        verdict = judge(outputs)
+        if not found["met"]:  # the layers were chosen on wanted[0]; the report speaks of them
+            verdict = {**verdict, "met": False, "why": f"the layer search on {wanted[0]} could "
+                       f"not meet the budget ({found['verdict']['why']})"}
+        candidates[target] = {"data": found["data"], "engine": engine, "verdict": verdict}
     for c in candidates.values():
         _verified(c, held, reference, budget)
     floats = {t: fp32_engine if t == fp32_target else _float_engine(t, data, signature, model, example)
@@ -94,7 +99,7 @@ def select(graph, model, example, plan, fp32, runs=7, progress=None):
     final = _head_to_head(timed, ms, f"fp32 {fp32_target}", example, runs, say)
     if final:
         report["final_ms"] = final
-    return _chosen(report, candidates, fp32, {**ms, **final})
+    return _chosen(report, candidates, fp32, final or ms)  # one run's figures, never mixed
 
 
 def _head_to_head(timed, ms, fp32_key, example, runs, say):
@@ -126,6 +131,8 @@ def _float_engine(target, data, signature, model, example):
 def _verified(candidate, held, reference, budget):
     v = candidate["verdict"]
     tolerance = budget.relative if budget.relative is not None else v["error"] * 1.01
+    if not math.isfinite(tolerance):  # never a bound that passes anything (judge misses it anyway)
+        tolerance = 0.0
     candidate["engine"].verified = {"inputs": held, "reference": reference, "error": v["error"],
                                     "tolerance": tolerance, "budget": budget.describe()}
 
@@ -133,7 +140,9 @@ def _verified(candidate, held, reference, budget):
 def _chosen(report, candidates, fp32, ms):
     fp32_engine, fp32_target = fp32
     fp32_ms = ms[f"fp32 {fp32_target}"]
-    met = {t: ms[f"int8 {t}"] for t, c in candidates.items() if c["verdict"]["met"]}
+    # ms is the head-to-head run's when there was one: only its finalists are compared
+    met = {t: ms[f"int8 {t}"] for t, c in candidates.items()
+           if c["verdict"]["met"] and f"int8 {t}" in ms}
     best = min(met, key=met.get) if met else None
     # int8 must beat fp32 beyond the timing noise: a tie keeps the exact float result
     if best is not None and met[best] < fp32_ms * (1 - NOISE):
