@@ -193,7 +193,8 @@ def test_fastest_times_every_verified_target_and_keeps_the_fastest(heads):
     assert engine.target in finalists and decided[engine.target] == min(decided.values())
     assert all(("final_ms" in t) == (name in finalists and len(finalists) > 1) for name, t in timed.items())
     assert all(t["error"] <= t["tolerance"] and t["warmup_s"] > 0 for t in timed.values())
-    assert len(seen) == len(FAST) + 1
+    # one step per target, one for the timing, one more when finalists were timed again
+    assert len(seen) == len(FAST) + 1 + (len(finalists) > 1), seen
 
 
 class ThroughNumpy(nn.Module):
