@@ -1,7 +1,7 @@
 """What the page tests do and check: open a page, press and type like a reader, read its state.
 
 The checks compare the page's numbers with onebyone.explain's facts for the same sizes and with
-onebyone.conv1x1 on the same example values (onebyone.explanation.page, the page's twin).
+onebyone.conv1x1 on the same example values (onebyone.explanation.page_values, the page's twin).
 """
 import json
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 import onebyone
-from onebyone.explanation import compute, page
+from onebyone.explanation import compute, page_values
 from onebyone.explanation.page import write_html
 
 
@@ -65,7 +65,7 @@ def assert_facts(state, e):
 def reference(state):
     """onebyone.conv1x1 on the page's example values, for the page's current sizes."""
     s = page_sizes(state)
-    x, w, b = page.example_tensors(s["cin"], s["h"], s["w"], s["cout"], s["groups"], s["bias"])
+    x, w, b = page_values.example_tensors(s["cin"], s["h"], s["w"], s["cout"], s["groups"], s["bias"])
     return x, w, onebyone.conv1x1(x, w, b if s["bias"] else None, stride=s["stride"],
                                   padding=s["padding"], groups=s["groups"])[0]
 

@@ -7,7 +7,8 @@ compute.py  shapes, params, cost, matrix sizes,   words.py    the questions peop
 code.py     runnable PyTorch code for the layer   example.py  the worked example and its lines
 fmt.py      how numbers and the tables read       text.py     the terminal and JSON renderings
 page.py     the HTML page (svg.py: its drawings;  block.py    a whole block: its 1x1 convs and
-            page_*.js: its interactive part)                  its cost by kind (--block)
+            page_*.js: its interactive part;                  its cost by kind (--block)
+            page_values.py: their numbers)
 """
 from ..errors import OneByOneError
 from . import compute, parse

@@ -8,8 +8,8 @@ The interactive part lets the reader change sizes, click pixels and follow the n
 scripts (page_formulas.js, page_view.js and page_play.js, read from this package) and the
 photograph (as numbers) are inline, so the page works from a file with no network; readers
 without JavaScript see a line saying so. The page makes up its example values in the browser,
-for whatever sizes the reader picks, with the integer hash mix(); each value function here has a
-twin of the same name in page_view.js and a test compares the two. Small integers keep every dot
+for whatever sizes the reader picks, with the integer hash mix(); page_values.py is the Python
+twin of those value functions (same names as in page_view.js) and a test compares the two. Small integers keep every dot
 product exact, in JavaScript as in float64. For one input channel the input is a real
 photograph, shipped with matplotlib (its sample "grace_hopper.jpg"), shrunk to PHOTO x PHOTO
 grey levels 0..9: a picture, not noise, so that its Cout scaled copies read as copies at a
@@ -20,12 +20,11 @@ from functools import lru_cache
 from html import escape
 from importlib import resources
 
-import numpy as np
-
 from .._axes import names
 from .._files import write_atomic
 from . import fmt, svg
 from .example import example_lines
+from .page_values import photo
 
 
 STYLE = """
@@ -201,82 +200,3 @@ the output column)</figcaption></figure>
 <script type="application/json" id="onebyone-data">{payload}</script>
 {_scripts()}
 </section>"""
-
-
-# The numbers the interactive page computes with, in Python, so a test can check the page.
-
-PHOTO = 28  # the side of the shrunk photograph, MNIST's size
-WEIGHTS = (-3, -2, -1, 1, 2, 3)  # never zero: every output shows its input, scaled
-
-
-def mix(key):
-    """A 32-bit integer hash (the "lowbias32" mixer) of an int or an int array, as int64.
-
-    Two multiply-xorshift rounds, so neighbouring keys give unrelated values; the page's twin
-    does the same with Math.imul and >>>.
-
-    >>> int(mix(7)) == int(mix(7 + 2 ** 32)), len(set(mix(np.arange(1000)).tolist()))
-    (True, 1000)
-    """
-    h = np.asarray(key, dtype=np.int64).astype(np.uint64) % 2 ** 32
-    h = (h ^ h >> 16) * np.uint64(0x7FEB352D) % 2 ** 32  # products stay below 2**64
-    h = (h ^ h >> 15) * np.uint64(0x846CA68B) % 2 ** 32
-    return (h ^ h >> 16).astype(np.int64)
-
-
-def input_value(c, i, j):
-    """x[c, i, j] of the page's example when Cin > 1: an integer in -3..3.
-
-    >>> sorted(set(input_value(np.arange(1000), 0, 0).tolist()))
-    [-3, -2, -1, 0, 1, 2, 3]
-    """
-    return mix(np.asarray(c) * 1000003 + np.asarray(i) * 1009 + j + 17) % 7 - 3
-
-
-def weight_value(o, c):
-    """w[o, c] of the page's example (c counts within o's group): one of WEIGHTS, never 0."""
-    return np.asarray(WEIGHTS)[mix(np.asarray(o) * 7919 + np.asarray(c) * 31 + 5) % 6]
-
-
-def bias_value(o):
-    """b[o] of the page's example: an integer in -2..2."""
-    return mix(np.asarray(o) * 104729 + 3) % 5 - 2
-
-
-@lru_cache(maxsize=1)
-def photo():
-    """The photograph as a (PHOTO, PHOTO) tuple of tuples of ints 0..9 (0 black, 9 white)."""
-    import matplotlib.cbook
-    import matplotlib.image
-
-    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-    grey = matplotlib.image.imread(path)
-    grey = grey.astype(np.float64).mean(axis=-1)  # (600, 512) grey levels
-    block = 12
-    face = grey[100:100 + PHOTO * block, 88:88 + PHOTO * block]  # the face and the cap
-    small = face.reshape(PHOTO, block, PHOTO, block).mean(axis=(1, 3))
-    levels = np.round(9 * (small - small.min()) / (small.max() - small.min())).astype(int)
-    return tuple(tuple(int(v) for v in row) for row in levels)
-
-
-def photo_value(i, j, height, width):
-    """x[0, i, j] when Cin == 1: the photograph resampled to height x width, nearest pixel."""
-    return photo()[i * PHOTO // height][j * PHOTO // width]
-
-
-def example_tensors(n_in, height, width, n_out, groups, bias=True):
-    """(x (1, Cin, H, W), w (Cout, Cin/groups), b (Cout,)) as float64 arrays: the page's values.
-
-    >>> x, w, b = example_tensors(192, 28, 28, 32, 1)
-    >>> x.shape, w.shape, b.shape, set(np.unique(w)) <= set(WEIGHTS)
-    ((1, 192, 28, 28), (32, 192), (32,), True)
-    """
-    if n_in == 1:
-        x = [[[photo_value(i, j, height, width) for j in range(width)] for i in range(height)]]
-    else:
-        x = input_value(*np.meshgrid(np.arange(n_in), np.arange(height), np.arange(width),
-                                     indexing="ij"))
-    o, k = np.meshgrid(np.arange(n_out), np.arange(n_in // groups), indexing="ij")
-    w = weight_value(o, k)
-    b = bias_value(np.arange(n_out)) if bias else np.zeros(n_out)
-    return (np.asarray(x, np.float64)[None], np.asarray(w, np.float64), np.asarray(b, np.float64))

@@ -14,7 +14,7 @@ const COPIES = 16; // scaled copies drawn for one input channel
 let L = null;
 const sel = { i: 0, j: 0, o: 0 };
 
-// page.mix, input_value, weight_value, bias_value, photo_value
+// page_values.py: mix, input_value, weight_value, bias_value, photo_value
 function mix(key) {
   let h = key >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
