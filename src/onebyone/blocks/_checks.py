@@ -8,6 +8,18 @@ def positive_int(block, name, value):
     return _checks.positive_int(value, f"{block}: {name}")
 
 
+def positive_ints(block, **values):
+    """Each keyword a positive integer, checked in the order given (the first bad one is named).
+
+    >>> positive_ints("Fire", inplanes=96, squeeze_planes=0)
+    Traceback (most recent call last):
+    ...
+    onebyone.errors.OneByOneError: Fire: squeeze_planes must be a positive integer; got 0
+    """
+    for name, value in values.items():
+        positive_int(block, name, value)
+
+
 def one_of(block, name, value, allowed):
     if isinstance(value, bool) or value not in allowed:
         choices = ", ".join(map(repr, allowed))

@@ -37,8 +37,7 @@ class SelfAttention2d(nn.Module):
     def __init__(self, in_channels, reduction=8, value_channels=None):
         super().__init__()
         name = type(self).__name__
-        _checks.positive_int(name, "in_channels", in_channels)
-        _checks.positive_int(name, "reduction", reduction)
+        _checks.positive_ints(name, in_channels=in_channels, reduction=reduction)
         if value_channels is None:
             value_channels = in_channels
         _checks.positive_int(name, "value_channels", value_channels)

@@ -34,9 +34,8 @@ class DetectionHead(nn.Module):
     def __init__(self, in_channels, num_anchors=9, num_classes=1):
         super().__init__()
         name = type(self).__name__
-        _checks.positive_int(name, "in_channels", in_channels)
-        _checks.positive_int(name, "num_anchors", num_anchors)
-        _checks.positive_int(name, "num_classes", num_classes)
+        _checks.positive_ints(name, in_channels=in_channels, num_anchors=num_anchors,
+                              num_classes=num_classes)
         self.num_anchors, self.num_classes = num_anchors, num_classes
         # Nested Sequential: the 3x3 conv's keys are conv.0.0.*, as in torchvision's RPNHead.
         self.conv = nn.Sequential(nn.Sequential(conv(in_channels, in_channels, 3), nn.ReLU()))

@@ -34,10 +34,8 @@ class Fire(nn.Module):
     def __init__(self, inplanes, squeeze_planes, expand1x1_planes, expand3x3_planes):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("inplanes", inplanes), ("squeeze_planes", squeeze_planes),
-                           ("expand1x1_planes", expand1x1_planes),
-                           ("expand3x3_planes", expand3x3_planes)):
-            _checks.positive_int(name, arg, value)
+        _checks.positive_ints(name, inplanes=inplanes, squeeze_planes=squeeze_planes,
+                              expand1x1_planes=expand1x1_planes, expand3x3_planes=expand3x3_planes)
         self.inplanes = inplanes
         self.squeeze = conv(inplanes, squeeze_planes)
         self.squeeze_activation = nn.ReLU()

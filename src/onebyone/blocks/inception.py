@@ -54,10 +54,8 @@ class Inception(nn.Module):
                  large_kernel_size=5, batch_norm=True):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("in_channels", in_channels), ("ch1x1", ch1x1),
-                           ("ch3x3red", ch3x3red), ("ch3x3", ch3x3), ("ch5x5red", ch5x5red),
-                           ("ch5x5", ch5x5), ("pool_proj", pool_proj)):
-            _checks.positive_int(name, arg, value)
+        _checks.positive_ints(name, in_channels=in_channels, ch1x1=ch1x1, ch3x3red=ch3x3red,
+                              ch3x3=ch3x3, ch5x5red=ch5x5red, ch5x5=ch5x5, pool_proj=pool_proj)
         _checks.one_of(name, "large_kernel_size", large_kernel_size, (3, 5))
         _checks.flag(name, "batch_norm", batch_norm)
         bn = {"batch_norm": batch_norm}

@@ -25,9 +25,8 @@ class DepthwiseSeparable(nn.Module):
     def __init__(self, in_channels, out_channels, stride=1, kernel_size=3):
         super().__init__()
         name = type(self).__name__
-        _checks.positive_int(name, "in_channels", in_channels)
-        _checks.positive_int(name, "out_channels", out_channels)
-        _checks.positive_int(name, "stride", stride)
+        _checks.positive_ints(name, in_channels=in_channels, out_channels=out_channels,
+                              stride=stride)
         _checks.odd_kernel(name, "kernel_size", kernel_size)
         self.depthwise = conv_norm_act(in_channels, in_channels, kernel_size, stride,
                                        groups=in_channels)
@@ -61,8 +60,7 @@ class InvertedResidual(nn.Module):
     def __init__(self, inp, oup, stride, expand_ratio):
         super().__init__()
         name = type(self).__name__
-        _checks.positive_int(name, "inp", inp)
-        _checks.positive_int(name, "oup", oup)
+        _checks.positive_ints(name, inp=inp, oup=oup)
         _checks.one_of(name, "stride", stride, (1, 2))
         _checks.positive_number(name, "expand_ratio", expand_ratio)
         hidden = int(round(inp * expand_ratio))

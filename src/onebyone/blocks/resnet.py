@@ -38,9 +38,8 @@ class Bottleneck(nn.Module):
                  stride_in_1x1=False):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("inplanes", inplanes), ("planes", planes), ("stride", stride),
-                           ("groups", groups), ("base_width", base_width)):
-            _checks.positive_int(name, arg, value)
+        _checks.positive_ints(name, inplanes=inplanes, planes=planes, stride=stride, groups=groups,
+                              base_width=base_width)
         _checks.flag(name, "stride_in_1x1", stride_in_1x1)
         # ResNeXt's width rule, as in torchvision: groups * (planes * base_width / 64).
         width = int(planes * (base_width / 64.0)) * groups
