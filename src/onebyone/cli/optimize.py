@@ -80,7 +80,7 @@ def optimize(
             out += engines.TARGETS[report["target"]].suffixes[0]
         say(f"save {out}, re-load, re-verify")
         engine.save(out)
-    report["saved"] = out  # re-loaded and re-verified by engine.save
+    report.saved = out  # re-loaded and re-verified by engine.save
     if json:
         print(render.to_json(report))
         return

@@ -9,6 +9,7 @@ from . import engines, int8, leaves, onnx_convert, targets, verify
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
+from .reports import Choice, OptimizeReport, Speed
 from .settings import denormals_flushed, settings_kept
 from .steps import applier, run_verified
 from .trace import make_inputs, propagate, trace
@@ -135,27 +136,28 @@ def _optimize(model, example_input, passes, wanted, rank, energy, lossy_toleranc
         current = gm if chosen["plain_chosen"] else current
         engine = result if chosen["target"] == "torch" else None  # the graph's, for as_engine
         result = current if chosen["target"] == "torch" else result  # torch: the graph itself
-        error = chosen["plain" if chosen["plain_chosen"] else "targets"][chosen["target"]]["error"]
+        error = (chosen.plain if chosen.plain_chosen else chosen.targets)[chosen.target]["error"]
+        int8_report = None
         if plan is not None:  # int8 quantizes the rewritten graph, whichever fp32 engine won
-            result, chosen["target"], chosen["int8"] = int8.select(
-                rewritten, original, inputs, plan, (result, chosen["target"]), runs=runs, progress=say)
-            if chosen["int8"].get("returned") == "int8":
-                current, chosen["plain_chosen"] = rewritten, False
+            result, chosen.target, int8_report = int8.select(
+                rewritten, original, inputs, plan, (result, chosen.target), runs=runs, progress=say)
+            if int8_report.get("returned") == "int8":
+                current, chosen.plain_chosen = rewritten, False
     else:
-        result, error = current, verify.error(reference, current_out)
-        chosen = {"target": "torch", "targets": {"torch": {"error": error, "tolerance": exact_tol}},
-                  "skipped": {}}
-    precision = "int8" if chosen.get("int8", {}).get("returned") == "int8" else "fp32"
+        result, error, int8_report = current, verify.error(reference, current_out), None
+        chosen = Choice("torch", targets={"torch": {"error": error, "tolerance": exact_tol}})
+    precision = "int8" if (int8_report or {}).get("returned") == "int8" else "fp32"
     if precision == "int8":  # verified within the budget, not the exact tolerance
         error, exact_tol = result.verified["error"], result.verified["tolerance"]
-    report = {"passes": steps, "before": totals(gm), "after": totals(current), "error": error,
-              "tolerance": exact_tol, "precision": precision, "input": [list(t.shape) for t in inputs], **chosen, "speed": None,
-              "kept_whole": leaves.rows(gm)}
+    report = OptimizeReport(
+        passes=steps, before=totals(gm), after=totals(current), error=error, tolerance=exact_tol,
+        precision=precision, input=[list(t.shape) for t in inputs], target=chosen.target,
+        plain_chosen=chosen.plain_chosen, targets=chosen.targets, plain=chosen.plain,
+        skipped=chosen.skipped, int8=int8_report, kept_whole=leaves.rows(gm))
     if speed:
         say("timing the model and the result")
         t = targets.time_models({"before": original, "after": result}, inputs, runs=runs)
-        report["speed"] = {"before_ms": t["before"] * 1e3, "after_ms": t["after"] * 1e3,
-                           "speedup": t["before"] / t["after"], "runs": runs, "denormals": "flushed"}
+        report.speed = Speed(t["before"] * 1e3, t["after"] * 1e3, runs)
     if as_engine and not isinstance(result, engines.Engine):  # torch's graph
         result = engine if engine is not None else engines.build(
             "torch", result, inputs, reference=original, expected=reference, n_random=n_random, seed=seed)

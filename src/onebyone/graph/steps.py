@@ -8,6 +8,7 @@ import warnings
 from ..errors import OneByOneError, cause_line
 from . import verify
 from .passes import PASSES
+from .reports import PassReport
 from .trace import propagate
 
 
@@ -15,14 +16,14 @@ def run_verified(name, graph, before, options, tol, inputs, checks):
     """(graph, outputs, step report) after pass ``name``, verified against ``before`` (the
     outputs of ``graph``); a pass beyond tolerance is rolled back with a warning."""
     new, rep, out = _run(name, graph, options, inputs, checks)
-    if rep["changed"] == 0 and "failure" not in rep:  # same graph: nothing to verify or keep
+    if rep.changed == 0 and rep.failure is None:  # same graph: nothing to verify or keep
         new, out = graph, before
-    rep["error"] = verify.error(before, out) if out is not None else float("inf")
-    rep["tolerance"] = tol
-    rep["kept"] = rep["error"] <= tol
-    if not rep["kept"]:
-        why = (f"it failed ({rep['failure']})" if "failure" in rep
-               else f"output error {rep['error']:.2e} exceeds tolerance {tol:.0e}")
+    rep.error = verify.error(before, out) if out is not None else float("inf")
+    rep.tolerance = tol
+    rep.kept = rep.error <= tol
+    if not rep.kept:
+        why = (f"it failed ({rep.failure})" if rep.failure is not None
+               else f"output error {rep.error:.2e} exceeds tolerance {tol:.0e}")
         warnings.warn(f"onebyone.optimize: pass {name} rolled back: {why}", stacklevel=4)
         return graph, before, rep
     return new, out, rep
@@ -53,13 +54,13 @@ def _run(name, gm, options, inputs, checks):
     except OneByOneError:  # bad options from the user: theirs to fix
         raise
     except Exception as e:
-        return None, {"pass": name, "changed": 0, "details": [], "skipped": [], "failure": cause_line(e)}, None
+        return None, PassReport(name, failure=cause_line(e)), None
     try:
         first = []  # the shape-recording run is also the check on the user's example
         new = propagate(new, inputs, keep_output=first)
         return new, rep, first + verify.outputs(new, checks[1:])
     except Exception as e:
-        rep["failure"] = cause_line(e)
+        rep.failure = cause_line(e)
         return None, rep, None
 
 

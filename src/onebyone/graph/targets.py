@@ -25,6 +25,7 @@ import torch
 from ..errors import OneByOneError
 from ..timing import interleaved
 from .engines import available, build, missing, named
+from .reports import Choice
 from .settings import denormals_flushed
 
 TRIED = {"torch": ("merge_parallel", "swap", "memory_format"), "compile": (),
@@ -100,35 +101,33 @@ def fastest(targets, base, optional, apply, example, reference, *, expected=None
     target running that model as it is. All candidates are timed interleaved in one run, those
     within CLOSE of the fastest again among themselves ("final_ms"), and the fastest there is
     returned, so a rewrite that loses on an engine is dropped there; graph is None when a plain
-    engine wins. report: {"target", "plain_chosen", "targets": {name: {"ms", "final_ms",
-    "warmup_s", "error", "tolerance", "passes", "trials"} or {"dropped": why}}, "plain": {name:
-    {"ms", "warmup_s", "error", "tolerance"} or {"dropped": why}}, "skipped": {name: why}}
-    (targets whose package is not installed are skipped, not failed). Every engine is verified
-    against ``reference``, or ``expected``, its outputs (see engines.build)."""
+    engine wins. report: a reports.Choice (targets whose package is not installed are skipped,
+    not failed). Every engine is verified against ``reference``, or ``expected``, its outputs
+    (see engines.build)."""
     targets = named(targets)
     installed = available()
-    report = {"target": None, "plain_chosen": False, "targets": {}, "plain": {}, "skipped": {}}
+    report = Choice()
     found, plain_found = {}, {}
     for target in targets:
         if target not in installed:
-            report["skipped"][target] = str(missing(target))
+            report.skipped[target] = str(missing(target))
             continue
         try:
             found[target] = for_target(target, base, optional, apply, example, reference,
                                        expected=expected, runs=runs, n_random=n_random, seed=seed,
                                        progress=progress)
         except OneByOneError as e:
-            report["targets"][target] = {"dropped": str(e)}
+            report.targets[target] = {"dropped": str(e)}
         if plain is not None:
             _say(progress, f"{target} on the original model: export, warm-up, verify")
             try:
                 plain_found[target] = build(target, plain(target), example, reference=reference,
                                             expected=expected, n_random=n_random, seed=seed)
             except OneByOneError as e:
-                report["plain"][target] = {"dropped": str(e)}
+                report.plain[target] = {"dropped": str(e)}
     candidates = {**{t: f[0] for t, f in found.items()}, **{(t, "plain"): e for t, e in plain_found.items()}}
     if not candidates:
-        why = {**report["skipped"], **{t: r["dropped"] for t, r in report["targets"].items()}}
+        why = {**report.skipped, **{t: r["dropped"] for t, r in report.targets.items()}}
         raise OneByOneError("expected at least one target to run and verify; got none ("
                             + "; ".join(f"{t}: {r}" for t, r in why.items()) + ")")
     if len(candidates) > 1:
@@ -147,13 +146,13 @@ def fastest(targets, base, optional, apply, example, reference, *, expected=None
         if len(close) > 1 and key in close:
             entry["final_ms"] = final[key] * 1e3
         if isinstance(key, tuple):
-            report["plain"][key[0]] = entry
+            report.plain[key[0]] = entry
         else:
-            report["targets"][key] = {**entry, **found[key][2]}
+            report.targets[key] = {**entry, **found[key][2]}
     best = min(close, key=final.get)
-    report["plain_chosen"] = isinstance(best, tuple)
-    report["target"] = best[0] if report["plain_chosen"] else best
-    if report["plain_chosen"]:
+    report.plain_chosen = isinstance(best, tuple)
+    report.target = best[0] if report.plain_chosen else best
+    if report.plain_chosen:
         return candidates[best], None, report
     engine, graph, _ = found[best]
     return engine, graph, report

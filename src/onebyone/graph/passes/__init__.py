@@ -25,11 +25,7 @@ def _inside_leaves(run):
             rewritten, inner = run(part, **options)
             rewritten.meta.update(part.meta)  # still a part, called as often
             set_module(new, path, rewritten)
-            rep["changed"] += inner["changed"]
-            rep["details"] += [f"{path}: {d}" for d in inner["details"]]
-            rep["skipped"] += [f"{path}: {d}" for d in inner["skipped"]]
-            if "modules" in inner:
-                rep.setdefault("modules", []).extend(f"{path}.{m}" for m in inner["modules"])
+            rep.absorb(path, inner)
         return new, rep
 
     everywhere.__doc__, everywhere.__name__ = run.__doc__, run.__name__

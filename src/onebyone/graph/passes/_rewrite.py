@@ -3,6 +3,7 @@ import copy
 from collections import Counter
 
 from ..patterns import module  # noqa: F401  (re-exported for the passes)
+from ..reports import PassReport
 
 
 def clone(gm):
@@ -61,5 +62,5 @@ def keep_requires_grad(new, flag):
 
 
 def report(name, details, skipped=()):
-    """A pass report: plain data, ready for JSON."""
-    return {"pass": name, "changed": len(details), "details": list(details), "skipped": list(skipped)}
+    """The pass's report: what it rewrote (details) and left alone, with why (skipped)."""
+    return PassReport(name, details, skipped)

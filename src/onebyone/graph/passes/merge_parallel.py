@@ -64,7 +64,7 @@ def merge_parallel(gm):
         done.append(f"{', '.join(n.target for n in nodes)} merged into {name}")
     gm = finish(gm)
     rep = report("merge_parallel", done, skipped)
-    rep["modules"] = names
+    rep.modules = names
     return gm, rep
 
 
