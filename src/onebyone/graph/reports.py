@@ -18,6 +18,7 @@ class Record(Mapping):
     ('fold_bn', 1, False)
     """
 
+    __slots__ = ()  # the records are slotted: a field nobody declared cannot be set
     KEYS = {}  # field -> key, where the key is not a Python name ("pass")
     OPTIONAL = ()  # fields left out while None
 
@@ -55,7 +56,7 @@ def _plain(value):
     return value
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class PassReport(Record):
     """One pass over one graph: what it changed, what it skipped and why, and, once
     graph.steps has verified it, the output error against the graph before, the tolerance, and
@@ -88,7 +89,7 @@ class PassReport(Record):
             self.modules = (self.modules or []) + [f"{path}.{m}" for m in inner.modules]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Choice(Record):
     """Which engine won (graph.targets.fastest): ``target``, and ``plain_chosen`` when it won
     on the model as it is. ``targets``: per target {"ms", "final_ms" (when timed again among
@@ -103,7 +104,7 @@ class Choice(Record):
     skipped: dict = field(default_factory=dict)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Speed(Record):
     """The model and the result timed interleaved in one run: medians of ``runs`` calls."""
 
@@ -121,7 +122,7 @@ class Speed(Record):
                     ("speedup", self.speedup), ("runs", self.runs), ("denormals", self.denormals))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class OptimizeReport(Record):
     """What optimize did: each pass (``passes``), the graph's params and MACs ``before`` and
     ``after``, the result's output ``error`` against the model and its ``tolerance`` (for
