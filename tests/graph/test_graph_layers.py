@@ -69,7 +69,7 @@ FLOORS = [
     {"census", "cost", "chains", "findings", "inspect", "onnx_inspect", "onnx_view"},  # analysis
     {"passes"},  # rewrites, built on the analysis
     {"engines"},  # where a graph runs
-    {"steps", "targets", "onnx_convert", "int8", "optimize"},  # optimize and what it runs
+    {"steps", "targets", "onnx_convert", "baseline", "int8", "optimize"},  # optimize and what it runs
     {""},  # the package's face: onebyone.graph itself
 ]
 def graph_edges():

@@ -1,18 +1,15 @@
 """optimize(): run the chosen passes on a copy of a model, verifying after every one, then hand
 the result to an engine (torch, torch.compile, onnxruntime, OpenVINO), verified inside it."""
-import copy
-
-import torch
-
-from ..errors import OneByOneError, cause_line
-from . import engines, int8, leaves, onnx_convert, targets, verify
+from ..errors import OneByOneError
+from . import engines, int8, leaves, targets, verify
+from .baseline import baseline
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
 from .reports import Choice, OptimizeReport, Speed
 from .settings import denormals_flushed, settings_kept
 from .steps import applier, run_verified
-from .trace import make_inputs, propagate, trace
+from .trace import make_inputs
 
 # Passes that change how the work is laid out, not how much of it there is: each is kept for a
 # target only where that target runs faster with it (graph.targets). The others (BatchNorm
@@ -75,135 +72,100 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
     >>> report["target"], engine(torch.randn(1, 3, 8, 8)).shape
     ('onnxruntime', torch.Size([1, 8, 8, 8]))
     """
-    wanted = engines.named(target)  # a bad target is an error before any work
+    wanted = engines.named(target)  # bad arguments are errors before any work
+    names = _selected(passes)
     if precision not in ("fp32", "int8"):
         raise OneByOneError(f"expected precision 'fp32' or 'int8'; got {precision!r}")
-    int8_options = None if precision == "fp32" else {
-        "calibration": calibration, "held_out": held_out, "budget": budget, "preprocess": preprocess}
-    with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
-        return _optimize(load(model), example_input, passes, wanted, rank, energy, lossy_tolerance,
-                         speed, runs, n_random, seed, progress, int8_options, as_engine)
-
-
-def _optimize(model, example_input, passes, wanted, rank, energy, lossy_tolerance, speed, runs,
-              n_random, seed, progress, int8_options, as_engine):
     say = progress or (lambda step: None)
-    names = _selected(passes)
-    inputs = make_inputs(example_input, seed=seed)
-    original = None
-    if onnx_convert.is_onnx(model):
-        # the passes rewrite the file's onnx2torch graph; onnxruntime running the file itself
-        # is the model every step and every engine is proven against
-        say("convert ONNX to torch.fx")
-        original, model = onnx_convert.reference(model, inputs), onnx_convert.to_torch(model, inputs)
-    training = _first_in_training(model)
-    if training is not None:
-        raise OneByOneError(f"expected a model in eval mode (call model.eval()); got {training} "
-                            "in training mode")
-    plan = None if int8_options is None else int8.prepare(wanted, inputs, seed=seed,
-                                                          **int8_options)  # before any work
-    checks = verify.check_inputs(inputs, n_random, seed)
-    # The reference runs on a copy, first (it initialises lazy modules, which the traced copy
-    # then inherits): the user's buffers and lazy parameters never move.
-    model = copy.deepcopy(model)
-    original = model if original is None else original
-    reference = [_reference_run(original, inputs)] + verify.outputs(original, checks[1:])
-    exact_tol = verify.tolerance(reference)
-    say("trace")
-    faithful = "a model torch.fx traces" if original is model else "an ONNX model onnx2torch converts"
-    gm, traced = _traced(model, inputs, checks, reference, exact_tol, faithful)
-    per_target = speed or wanted != ["torch"]  # choosing passes per target needs timing
-    steps, current, current_out, engine = [], gm, traced, None
-    for name in names if not per_target else [n for n in names if n not in LAYOUT]:
+    timed = speed or wanted != ["torch"]  # choosing the passes per engine needs timing
+    with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
+        model = load(model)
+        inputs = make_inputs(example_input, seed=seed)
+        plan = None if precision == "fp32" else int8.prepare(  # the user's int8 data, read first
+            wanted, inputs, calibration=calibration, held_out=held_out, budget=budget,
+            preprocess=preprocess, seed=seed)
+        start = baseline(model, inputs, n_random, seed, say)
+
+        # 1. The passes that cut work, each verified (all of them when nothing is timed).
+        steps = []
+        graph, outputs = _passes(start, [n for n in names if not timed or n not in LAYOUT], steps,
+                                 rank, energy, lossy_tolerance, say)
+
+        # 2. The engine: every target with the layout passes that pay there, and every engine on
+        # the model as it is, timed interleaved; the fastest wins (untimed: the graph itself).
+        engine = None
+        if timed:
+            engine, graph, choice, rewritten = _fastest(
+                start, graph, outputs, steps, [n for n in names if n in LAYOUT], wanted,
+                runs=runs, n_random=n_random, seed=seed, say=say)
+            result = graph if choice.target == "torch" else engine  # torch: the graph itself
+        else:
+            result = graph
+            choice = Choice("torch", targets={"torch": {
+                "error": verify.error(start.expected, outputs), "tolerance": start.tolerance}})
+
+        # 3. int8 (opt-in): the rewritten graph quantized, kept if within budget and faster.
+        int8_report = None
+        if plan is not None:
+            result, choice.target, int8_report = int8.select(
+                rewritten, start.reference, inputs, plan, (result, choice.target), runs=runs,
+                progress=say)
+            if int8_report["returned"] == "int8":
+                graph, choice.plain_chosen = rewritten, False
+
+        report = _report(start, steps, graph, choice, result, int8_report)
+        if speed:
+            say("timing the model and the result")
+            t = targets.time_models({"before": start.reference, "after": result}, inputs, runs=runs)
+            report.speed = Speed(t["before"] * 1e3, t["after"] * 1e3, runs)
+        if as_engine and not isinstance(result, engines.Engine):  # torch's graph, ready to save
+            result = engine if engine is not None else engines.build(
+                "torch", result, inputs, reference=start.reference, expected=start.expected,
+                n_random=n_random, seed=seed)
+        return result, report
+
+
+def _passes(start, names, steps, rank, energy, lossy_tolerance, say):
+    """(graph, its outputs on the check inputs) after each pass of ``names`` in turn, each
+    verified against the graph before it (graph.steps); their reports go to ``steps``."""
+    graph, outputs = start.graph, start.outputs
+    for name in names:
         say(f"pass {name}")
         options = {"rank": rank, "energy": energy} if name == "low_rank" else {}
-        tol = max(exact_tol, lossy_tolerance) if name == "low_rank" else exact_tol
-        current, current_out, rep = run_verified(name, current, current_out, options, tol, inputs, checks)
-        steps.append(rep)
-    if per_target:
-        apply = applier(current, current_out, exact_tol, inputs, checks, steps, say)
-        # The plain engines (no passes) are candidates too: torch runs the traced graph (a
-        # GraphModule, like every torch result), the others export the model as it is (an ONNX
-        # file's: its onnx2torch conversion, as the passes see it).
-        passed = current  # the verified passes' graph, before any layout pass
-        result, current, chosen = targets.fastest(
-            wanted, current,
-            [n for n in names if n in LAYOUT], apply, inputs, original, expected=reference,
-            plain=lambda t: gm if t == "torch" else model, runs=runs, n_random=n_random,
-            seed=seed, progress=say)
-        # fastest gives no graph when a plain engine won: int8 then quantizes the passes' graph
-        rewritten = passed if current is None else current
-        current = gm if chosen["plain_chosen"] else current
-        engine = result if chosen["target"] == "torch" else None  # the graph's, for as_engine
-        result = current if chosen["target"] == "torch" else result  # torch: the graph itself
-        error = (chosen.plain if chosen.plain_chosen else chosen.targets)[chosen.target]["error"]
-        int8_report = None
-        if plan is not None:  # int8 quantizes the rewritten graph, whichever fp32 engine won
-            result, chosen.target, int8_report = int8.select(
-                rewritten, original, inputs, plan, (result, chosen.target), runs=runs, progress=say)
-            if int8_report.get("returned") == "int8":
-                current, chosen.plain_chosen = rewritten, False
-    else:
-        result, error, int8_report = current, verify.error(reference, current_out), None
-        chosen = Choice("torch", targets={"torch": {"error": error, "tolerance": exact_tol}})
-    precision = "int8" if (int8_report or {}).get("returned") == "int8" else "fp32"
+        tol = max(start.tolerance, lossy_tolerance) if name == "low_rank" else start.tolerance
+        graph, outputs, step = run_verified(name, graph, outputs, options, tol, start.inputs,
+                                            start.checks)
+        steps.append(step)
+    return graph, outputs
+
+
+def _fastest(start, graph, outputs, steps, layout, wanted, *, runs, n_random, seed, say):
+    """(engine, its graph, Choice, the rewritten graph int8 starts from) of graph.targets.fastest
+    over ``wanted``: each target tries the ``layout`` passes on ``graph`` (their reports go to
+    ``steps``), and each also runs the model with no pass at all (torch: the traced graph, like
+    every torch result; the others: the model as it is, an ONNX file's onnx2torch conversion)."""
+    apply = applier(graph, outputs, start.tolerance, start.inputs, start.checks, steps, say)
+    engine, chosen, choice = targets.fastest(
+        wanted, graph, layout, apply, start.inputs, start.reference, expected=start.expected,
+        plain=lambda t: start.graph if t == "torch" else start.model, runs=runs,
+        n_random=n_random, seed=seed, progress=say)
+    if choice.plain_chosen:  # no graph of ours won; int8 then quantizes the passes' graph
+        return engine, start.graph, choice, graph
+    return engine, chosen, choice, chosen
+
+
+def _report(start, steps, graph, choice, result, int8_report):
+    entry = (choice.plain if choice.plain_chosen else choice.targets)[choice.target]
+    error, tolerance = entry["error"], start.tolerance
+    precision = "int8" if int8_report is not None and int8_report["returned"] == "int8" else "fp32"
     if precision == "int8":  # verified within the budget, not the exact tolerance
-        error, exact_tol = result.verified["error"], result.verified["tolerance"]
-    report = OptimizeReport(
-        passes=steps, before=totals(gm), after=totals(current), error=error, tolerance=exact_tol,
-        precision=precision, input=[list(t.shape) for t in inputs], target=chosen.target,
-        plain_chosen=chosen.plain_chosen, targets=chosen.targets, plain=chosen.plain,
-        skipped=chosen.skipped, int8=int8_report, kept_whole=leaves.rows(gm))
-    if speed:
-        say("timing the model and the result")
-        t = targets.time_models({"before": original, "after": result}, inputs, runs=runs)
-        report.speed = Speed(t["before"] * 1e3, t["after"] * 1e3, runs)
-    if as_engine and not isinstance(result, engines.Engine):  # torch's graph
-        result = engine if engine is not None else engines.build(
-            "torch", result, inputs, reference=original, expected=reference, n_random=n_random, seed=seed)
-    return result, report
-
-
-def _traced(model, inputs, checks, reference, tol, faithful):
-    """(graph, its outputs), the graph checked against the model: a trace can miss what eager
-    code does (an in-place write through a second name, a buffer's update), and every pass is
-    judged against the graph before it, so the graph itself must be the model."""
-    first = []
-    gm = propagate(trace(model), inputs, keep_output=first)
-    outputs = first + verify.outputs(gm, checks[1:])
-    found = verify.compare(reference, outputs)
-    if not found["error"] <= tol:
-        raise OneByOneError(f"expected {faithful} faithfully; its graph differs from "
-                            f"the model at output {found['worst']} ({found['why']}: error "
-                            f"{found['error']:.2e}, tolerance {tol:.0e})")
-    return gm, outputs
-
-
-@torch.no_grad()
-def _reference_run(model, inputs):
-    """model's output on the example; an input it rejects is the user's error, with torch's
-    cause on one line (before torch.fx, whose failures print its generated code)."""
-    try:
-        return model(*inputs)
-    except Exception as e:
-        shapes = [list(t.shape) for t in inputs]
-        raise OneByOneError(f"expected an input the model accepts; it rejected shapes {shapes}: "
-                            f"{cause_line(e)}") from e
-
-
-def _first_in_training(model):
-    """'features.3 (Dropout2d)' for the first module in training mode, else None. Of a
-    GraphModule only the modules its graph calls count: export's holders have no mode."""
-    if isinstance(model, torch.fx.GraphModule):
-        named = [(f"{t}.{n}".rstrip("."), m)
-                 for t in dict.fromkeys(n.target for n in model.graph.nodes if n.op == "call_module")
-                 if t != "_guards_fn" for n, m in model.get_submodule(t).named_modules()]
-    else:
-        named = model.named_modules()
-    for name, m in named:
-        if m.training:
-            return f"{name!r} ({type(m).__name__})" if name else f"the model ({type(m).__name__})"
-    return None
+        error, tolerance = result.verified["error"], result.verified["tolerance"]
+    return OptimizeReport(
+        passes=steps, before=totals(start.graph), after=totals(graph), error=error,
+        tolerance=tolerance, precision=precision, input=[list(t.shape) for t in start.inputs],
+        target=choice.target, plain_chosen=choice.plain_chosen, targets=choice.targets,
+        plain=choice.plain, skipped=choice.skipped, int8=int8_report,
+        kept_whole=leaves.rows(start.graph))
 
 
 def _selected(passes):
