@@ -76,8 +76,12 @@ def test_without_scikit_learn_one_error_says_how_to_install_it(monkeypatch):
 @pytest.fixture(scope="module")
 def judged(trained):
     pytest.importorskip("onnxruntime.quantization", reason="int8 needs the onnx extra")
+    pytest.importorskip("openvino", reason="the int8 engine here is OpenVINO")
     model, split = trained
-    return digits.int8_accuracy(model, split)  # batches of 150: int8 is faster there
+    # OpenVINO: on the machines here its int8 beats its float by 1.2-1.6x at batches of 150
+    # (docs/benchmarks.md), where onnxruntime's margin ranged from 1.8x to a loss (0.92x on
+    # a VNNI Xeon): optimize then rightly returns float and the accuracy of int8 goes untested.
+    return digits.int8_accuracy(model, split, target="openvino")
 
 
 def test_int8_keeps_held_out_accuracy_within_one_point(trained, judged):
