@@ -49,3 +49,12 @@ def test_optimize_returns_a_typed_report_whose_json_is_its_mapping():
     data = json.loads(json.dumps(report.to_dict()))  # plain data all the way down
     assert data["passes"][0] == dict(report["passes"][0]) and data["target"] == report.target == "torch"
     assert "int8" not in report and "saved" not in report and report["speed"] is None
+
+
+def test_inspect_returns_a_record_too():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 1), torch.nn.Conv2d(8, 8, 1)).eval()
+    result = onebyone.inspect(model, (1, 3, 6, 6))
+    assert result["rows"] is result.rows and len(result.rows) == 2
+    assert json.loads(json.dumps(result.to_dict())) == dict(result)
+    with pytest.raises(AttributeError):
+        result.notes = []  # a field nobody declared

@@ -110,7 +110,7 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
             result, choice.target, int8_report = int8.select(
                 rewritten, start.reference, inputs, plan, (result, choice.target), runs=runs,
                 progress=say)
-            if int8_report["returned"] == "int8":
+            if int8_report.returned == "int8":
                 graph, choice.plain_chosen = rewritten, False
 
         report = _report(start, steps, graph, choice, result, int8_report)
@@ -157,7 +157,7 @@ def _fastest(start, graph, outputs, steps, layout, wanted, *, runs, n_random, se
 def _report(start, steps, graph, choice, result, int8_report):
     entry = (choice.plain if choice.plain_chosen else choice.targets)[choice.target]
     error, tolerance = entry["error"], start.tolerance
-    precision = "int8" if int8_report is not None and int8_report["returned"] == "int8" else "fp32"
+    precision = "int8" if int8_report is not None and int8_report.returned == "int8" else "fp32"
     if precision == "int8":  # verified within the budget, not the exact tolerance
         error, tolerance = result.verified["error"], result.verified["tolerance"]
     return OptimizeReport(

@@ -123,6 +123,35 @@ class Speed(Record):
 
 
 @dataclass(eq=False, slots=True)
+class Int8Report(Record):
+    """What precision="int8" did (graph.int8.select): the ``calibration`` and ``held_out``
+    inputs in words, the ``budget`` in words, per pointwise layer (``layers``: its census row,
+    "node", "precision" int8 or float, and "why"), the ``int8_macs_share`` of their MACs,
+    ``reduce_range`` and the quantized ``builds`` tried, whether the budget was ``met``, per
+    int8 target (``targets``: "met", "error", "agreement", "why", "float_ms", "int8_ms",
+    "speedup", "warmup_s"), the ``fp32`` result it raced ({"target", "ms"}), how the int8
+    engine was ``verified``, the head-to-head's ``final_ms`` when there was one, and what was
+    ``returned`` ("int8" or "fp32") and ``why``."""
+
+    calibration: str
+    held_out: str
+    budget: str
+    layers: list
+    int8_macs_share: float
+    reduce_range: bool
+    builds: int
+    met: bool
+    targets: dict
+    fp32: dict
+    verified: str
+    final_ms: dict = None
+    returned: str = None
+    why: str = None
+
+    OPTIONAL = ("final_ms",)
+
+
+@dataclass(eq=False, slots=True)
 class OptimizeReport(Record):
     """What optimize did: each pass (``passes``), the graph's params and MACs ``before`` and
     ``after``, the result's output ``error`` against the model and its ``tolerance`` (for
@@ -143,7 +172,7 @@ class OptimizeReport(Record):
     targets: dict = field(default_factory=dict)
     plain: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)
-    int8: dict = None
+    int8: Int8Report = None
     speed: Speed = None
     kept_whole: list = field(default_factory=list)
     saved: str = None

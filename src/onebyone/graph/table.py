@@ -2,12 +2,15 @@
 
 Plain data shared by inspect (PyTorch) and ONNX inspect, which fill it from their own graphs.
 """
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+
+from .reports import Record
 
 
-@dataclass
-class Inspection:
-    """Plain data: ``rows`` (one dict per 1x1 conv), ``totals``, ``findings``, and
+@dataclass(eq=False, slots=True)
+class Inspection(Record):
+    """What inspect returns, a record like optimize's report (reports.Record: it reads as its
+    to_dict()): ``rows`` (one dict per pointwise layer), ``totals``, ``findings``, and
     ``kept_whole``: the modules torch.fx could not trace, each run whole (leaves.py)."""
 
     model: str
@@ -16,9 +19,6 @@ class Inspection:
     totals: dict = field(default_factory=dict)
     findings: list = field(default_factory=list)
     kept_whole: list = field(default_factory=list)  # {"module", "reason"}: what fx could not trace
-
-    def to_dict(self):
-        return asdict(self)
 
 
 def make_row(path, cin, cout, groups, stride, output, params, macs, role, *, kind="conv",

@@ -22,6 +22,7 @@ from ...errors import OneByOneError
 from .. import engines, verify
 from ..engines.base import Signature
 from ..engines.export import onnx_bytes
+from ..reports import Int8Report
 from ..targets import CLOSE, NOISE, time_models
 from .budget import Budget
 from .quantize import Quantizer, int8_layers
@@ -98,7 +99,7 @@ def select(graph, model, example, plan, fp32, runs=7, progress=None):
     report = _report(quantizer, found, candidates, ms, fp32_target, words, budget)
     final = _head_to_head(timed, ms, f"fp32 {fp32_target}", example, runs, say)
     if final:
-        report["final_ms"] = final
+        report.final_ms = final
     return _chosen(report, candidates, fp32, final or ms)  # one run's figures, never mixed
 
 
@@ -146,17 +147,17 @@ def _chosen(report, candidates, fp32, ms):
     best = min(met, key=met.get) if met else None
     # int8 must beat fp32 beyond the timing noise: a tie keeps the exact float result
     if best is not None and met[best] < fp32_ms * (1 - NOISE):
-        report["returned"] = "int8"
-        report["why"] = (f"int8 on {best} ({met[best]:.2f} ms) is within the budget and faster than "
+        report.returned = "int8"
+        report.why = (f"int8 on {best} ({met[best]:.2f} ms) is within the budget and faster than "
                          f"the fp32 result on {fp32_target} ({fp32_ms:.2f} ms)")
         return candidates[best]["engine"], best, report
-    report["returned"] = "fp32"
+    report.returned = "fp32"
     if best is None:
         misses = "; ".join(f"{t}: {c['verdict']['why']}" for t, c in candidates.items())
-        report["why"] = (f"the budget cannot be met, even with layers kept float ({misses}): the "
+        report.why = (f"the budget cannot be met, even with layers kept float ({misses}): the "
                          f"float result on {fp32_target} is returned")
     else:
-        report["why"] = (f"int8 on {best} ({met[best]:.2f} ms) does not beat the fp32 result on "
+        report.why = (f"int8 on {best} ({met[best]:.2f} ms) does not beat the fp32 result on "
                          f"{fp32_target} ({fp32_ms:.2f} ms) by more than {NOISE:.0%}: the float "
                          "result is returned")
     return fp32_engine, fp32_target, report
@@ -187,9 +188,11 @@ def _report(quantizer, found, candidates, ms, fp32_target, words, budget):
         row["speedup"] = row["float_ms"] / row["int8_ms"] if row["int8_ms"] else None
         row["warmup_s"] = c["engine"].warmup_s
         per_target[target] = row
-    return {**words, "budget": budget.describe(), "layers": layers,
-            "int8_macs_share": sum(r["macs"] for r in layers if r["precision"] == "int8") / total if total else 0.0,
-            "reduce_range": found["reduce_range"], "builds": found["builds"], "met": found["met"],
-            "targets": per_target, "fp32": {"target": fp32_target, "ms": ms[f"fp32 {fp32_target}"]},
-            "verified": "within the budget on the held-out inputs, inside the engine (not the exact "
-                        "float tolerance: int8 changes the numbers by design)"}
+    in_int8 = sum(r["macs"] for r in layers if r["precision"] == "int8")
+    return Int8Report(
+        **words, budget=budget.describe(), layers=layers,
+        int8_macs_share=in_int8 / total if total else 0.0, reduce_range=found["reduce_range"],
+        builds=found["builds"], met=found["met"], targets=per_target,
+        fp32={"target": fp32_target, "ms": ms[f"fp32 {fp32_target}"]},
+        verified="within the budget on the held-out inputs, inside the engine (not the exact "
+                 "float tolerance: int8 changes the numbers by design)")
