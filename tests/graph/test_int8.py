@@ -264,6 +264,26 @@ def test_cli_int8_writes_the_artifact_and_says_per_layer_what_ran_int8(tmp_path)
         assert "(fp32): re-loaded and reproduces the model within 1e-04" in text
 
 
+def test_the_saved_line_names_the_inputs_the_budget_was_judged_on(tmp_path, monkeypatch):
+    """One calibration input is also the only held-out input: the saved line said "on the
+    held-out inputs" all the same."""
+    from graph_toys import run
+
+    select = importlib.import_module("onebyone.graph.int8.select")
+    monkeypatch.setattr(select, "time_models", lambda models, example, runs=7, **kwargs: {
+        k: 0.5e-3 if k.startswith("int8") else 1e-3 for k in models})  # int8 2x ahead: returned
+    model_path, calib = tmp_path / "net.pt", tmp_path / "one.npy"
+    torch.save(small_net(), model_path)
+    np.save(calib, np.random.default_rng(0).standard_normal(SHAPE, dtype=np.float32))
+    text = run("optimize", str(model_path), "-o", str(tmp_path / "net.onnx"), "--input",
+               ",".join(map(str, SHAPE)), "--int8", "--calibration", str(calib), "--budget", "1",
+               "--runs", "2")
+    text = " ".join(text.split())  # the console wraps long lines at its width
+    assert "(int8): re-loaded and reproduces the model within the int8 budget" in text
+    assert "on the one calibration input (no other was given))" in text
+    assert "on the held-out inputs)" not in text
+
+
 @pytest.mark.parametrize("target,extra", [("onnxruntime", "onnx"), ("openvino", "openvino")])
 def test_a_missing_int8_engine_names_its_own_extra(target, extra, monkeypatch):
     import importlib

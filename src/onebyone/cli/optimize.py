@@ -93,7 +93,8 @@ def optimize(
         print_int8(report["int8"], console)
     extra = " and its .bin" if report["target"] == "openvino" else ""
     within = (f"within the int8 budget (error {report['error']:.1e}, bound {report['tolerance']:.0e}, "
-              "on the held-out inputs)" if report["precision"] == "int8" else f"within {report['tolerance']:.0e}")
+              f"on {report['int8']['held_out']})" if report["precision"] == "int8"
+              else f"within {report['tolerance']:.0e}")
     what = " on the original model" if report.get("plain_chosen") else ""
     console.print(f"saved {out}{extra} for {report['target']}{what} ({report['precision']}): re-loaded and "
                   f"reproduces the model {within} (onebyone.graph.engines.load reads it back)",
