@@ -315,8 +315,11 @@ def test_a_close_first_timing_is_decided_head_to_head(monkeypatch):
     _, report = onebyone.optimize(small_net(), SHAPE, target="onnxruntime", precision="int8",
                                   budget=lambda floats, int8s: True, runs=2)
     int8 = report["int8"]
-    assert len(calls) == 2 and calls[1] == ["fp32 onnxruntime", "int8 onnxruntime"]
+    # the model itself rides along in every run, never a candidate: the speedup is the deciding run's
+    assert len(calls) == 2 and calls[1] == ["fp32 onnxruntime", "int8 onnxruntime", "model"]
     assert int8["final_ms"] == {"fp32 onnxruntime": 1.0, "int8 onnxruntime": 1.2}
+    assert report["speed"].to_dict() == {"before_ms": 1.0, "after_ms": 1.0, "speedup": 1.0,
+                                         "runs": 4, "denormals": "flushed"}
     assert int8["returned"] == report["precision"] == "fp32"
     assert "1.20 ms" in int8["why"] and "timed again head to head" in "\n".join(lines(int8))
 
@@ -354,3 +357,4 @@ def test_a_users_metric_never_passes_nan_or_inf_where_the_float_model_is_finite(
                  "engine": Holder()}
     _verified(candidate, [], reference, always)
     assert candidate["engine"].verified["tolerance"] == 0.0  # was inf: save's re-check passed anything
+

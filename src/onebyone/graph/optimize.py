@@ -6,7 +6,7 @@ from .baseline import baseline
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
-from .reports import Choice, OptimizeReport, Speed
+from .reports import Choice, OptimizeReport
 from .settings import denormals_flushed, settings_kept
 from .steps import applier, run_verified
 from .trace import make_inputs
@@ -46,7 +46,8 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
     result is verified inside its engine against the model. report["target"] is the target
     returned; report["targets"] has per target its time, warm-up, error and the layout passes it
     kept, or why it was dropped, report["plain"] the same for the plain engines. speed=True
-    also times the model and the result interleaved (median of ``runs``). progress(step), if
+    also times the model itself beside the candidates, and report["speed"] is it against the
+    result in the run that chose the result (medians of ``runs`` rounds). progress(step), if
     given, hears each step (trace, passes, export, warm-up, timing). as_engine=True gives an
     engine for target torch too (the TorchEngine its graph was timed and verified in, or one
     built on the outputs already computed), ready to save: what the CLI writes.
@@ -93,11 +94,14 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
 
         # 2. The engine: every target with the layout passes that pay there, and every engine on
         # the model as it is, timed interleaved; the fastest wins (untimed: the graph itself).
+        # The model itself runs beside them in the last race (this one, or int8's), so the
+        # speedup reported is the run that chose the result.
         engine = None
         if timed:
             engine, graph, choice, rewritten = _fastest(
                 start, graph, outputs, steps, [n for n in names if n in LAYOUT], wanted,
-                runs=runs, n_random=n_random, seed=seed, say=say)
+                against=start.reference if speed and plan is None else None, runs=runs,
+                n_random=n_random, seed=seed, say=say)
             result = graph if choice.target == "torch" else engine  # torch: the graph itself
         else:
             result = graph
@@ -107,17 +111,13 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
         # 3. int8 (opt-in): the rewritten graph quantized, kept if within budget and faster.
         int8_report = None
         if plan is not None:
-            result, choice.target, int8_report = int8.select(
+            result, choice.target, int8_report, choice.speed = int8.select(
                 rewritten, start.reference, inputs, plan, (result, choice.target), runs=runs,
-                progress=say)
+                against=start.reference if speed else None, progress=say)
             if int8_report.returned == "int8":
                 graph, choice.plain_chosen = rewritten, False
 
         report = _report(start, steps, graph, choice, result, int8_report)
-        if speed:
-            say("timing the model and the result")
-            t = targets.time_models({"before": start.reference, "after": result}, inputs, runs=runs)
-            report.speed = Speed(t["before"] * 1e3, t["after"] * 1e3, runs)
         if as_engine and not isinstance(result, engines.Engine):  # torch's graph, ready to save
             result = engine if engine is not None else engines.build(
                 "torch", result, inputs, reference=start.reference, expected=start.expected,
@@ -139,7 +139,7 @@ def _passes(start, names, steps, rank, energy, lossy_tolerance, say):
     return graph, outputs
 
 
-def _fastest(start, graph, outputs, steps, layout, wanted, *, runs, n_random, seed, say):
+def _fastest(start, graph, outputs, steps, layout, wanted, *, against, runs, n_random, seed, say):
     """(engine, its graph, Choice, the rewritten graph int8 starts from) of graph.targets.fastest
     over ``wanted``: each target tries the ``layout`` passes on ``graph`` (their reports go to
     ``steps``), and each also runs the model with no pass at all (torch: the traced graph, like
@@ -147,8 +147,8 @@ def _fastest(start, graph, outputs, steps, layout, wanted, *, runs, n_random, se
     apply = applier(graph, outputs, start.tolerance, start.inputs, start.checks, steps, say)
     engine, chosen, choice = targets.fastest(
         wanted, graph, layout, apply, start.inputs, start.reference, expected=start.expected,
-        plain=lambda t: start.graph if t == "torch" else start.model, runs=runs,
-        n_random=n_random, seed=seed, progress=say)
+        plain=lambda t: start.graph if t == "torch" else start.model, against=against,
+        runs=runs, n_random=n_random, seed=seed, progress=say)
     if choice.plain_chosen:  # no graph of ours won; int8 then quantizes the passes' graph
         return engine, start.graph, choice, graph
     return engine, chosen, choice, chosen
@@ -164,7 +164,7 @@ def _report(start, steps, graph, choice, result, int8_report):
         passes=steps, before=totals(start.graph), after=totals(graph), error=error,
         tolerance=tolerance, precision=precision, input=[list(t.shape) for t in start.inputs],
         target=choice.target, plain_chosen=choice.plain_chosen, targets=choice.targets,
-        plain=choice.plain, skipped=choice.skipped, int8=int8_report,
+        plain=choice.plain, skipped=choice.skipped, int8=int8_report, speed=choice.speed,
         kept_whole=leaves.rows(start.graph))
 
 

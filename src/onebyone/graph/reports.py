@@ -95,18 +95,23 @@ class Choice(Record):
     on the model as it is. ``targets``: per target {"ms", "final_ms" (when timed again among
     the finalists), "warmup_s", "error", "tolerance", "passes", "trials"} or {"dropped": why};
     ``plain``: the same for each engine on the model as it is; ``skipped``: {target: why}
-    for targets whose package is not installed."""
+    for targets whose package is not installed; ``speed``, when the model was timed beside the
+    candidates: it against the winner in the run that decided."""
 
     target: str = None
     plain_chosen: bool = False
     targets: dict = field(default_factory=dict)
     plain: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)
+    speed: "Speed" = None
+
+    OPTIONAL = ("speed",)
 
 
 @dataclass(eq=False, slots=True)
 class Speed(Record):
-    """The model and the result timed interleaved in one run: medians of ``runs`` calls."""
+    """The model and the result timed interleaved in the run that chose the result (with the
+    other candidates): medians of ``runs`` rounds."""
 
     before_ms: float
     after_ms: float

@@ -25,7 +25,7 @@ import torch
 from ..errors import OneByOneError
 from ..timing import interleaved
 from .engines import available, build, missing, named
-from .reports import Choice
+from .reports import Choice, Speed
 from .settings import denormals_flushed
 
 TRIED = {"torch": ("merge_parallel", "swap", "memory_format"), "compile": (),
@@ -35,6 +35,7 @@ TRIED = {"torch": ("merge_parallel", "swap", "memory_format"), "compile": (),
 NOISE = 0.03
 # Candidates this close to the fastest in the timing of all are timed again among themselves.
 CLOSE = 0.10
+MODEL = "model"  # the user's model, timed beside the candidates (never one of them)
 
 
 def time_models(models, example, runs=7, settle=1, budget_s=0.0):
@@ -95,7 +96,7 @@ def for_target(target, base, optional, apply, example, reference, *, expected=No
 
 
 def fastest(targets, base, optional, apply, example, reference, *, expected=None, plain=None,
-            runs=7, n_random=2, seed=0, progress=None):
+            against=None, runs=7, n_random=2, seed=0, progress=None):
     """(engine, graph, report) of the fastest candidate: each of ``targets`` after for_target,
     and, when ``plain`` is given (plain(target) -> the model to build there, no passes), each
     target running that model as it is. All candidates are timed interleaved in one run, those
@@ -103,7 +104,9 @@ def fastest(targets, base, optional, apply, example, reference, *, expected=None
     returned, so a rewrite that loses on an engine is dropped there; graph is None when a plain
     engine wins. report: a reports.Choice (targets whose package is not installed are skipped,
     not failed). Every engine is verified against ``reference``, or ``expected``, its outputs
-    (see engines.build)."""
+    (see engines.build). ``against`` (optimize passes the user's model) runs in every timing
+    too, never a candidate: report.speed is then it against the winner in the run that decided,
+    so the speedup and the choice are one measurement."""
     targets = named(targets)
     installed = available()
     report = Choice()
@@ -130,16 +133,18 @@ def fastest(targets, base, optional, apply, example, reference, *, expected=None
         why = {**report.skipped, **{t: r["dropped"] for t, r in report.targets.items()}}
         raise OneByOneError("expected at least one target to run and verify; got none ("
                             + "; ".join(f"{t}: {r}" for t, r in why.items()) + ")")
-    if len(candidates) > 1:
-        _say(progress, f"timing {', '.join(map(_label, candidates))} interleaved")
-    times = time_models(candidates, example, runs=runs)
+    beside = {} if against is None else {MODEL: against}
+    if len(candidates) > 1 or beside:
+        _say(progress, f"timing {', '.join(map(_label, {**candidates, **beside}))} interleaved")
+    times = time_models({**candidates, **beside}, example, runs=runs)
     # Within CLOSE of the best, the order is this shared machine's noise as much as the
     # engines': those finalists run again, head to head and twice as long, and that decides.
-    close = {k: e for k, e in candidates.items() if times[k] <= min(times.values()) * (1 + CLOSE)}
-    final = dict(times)
+    best_ms = min(times[k] for k in candidates)
+    close = {k: e for k, e in candidates.items() if times[k] <= best_ms * (1 + CLOSE)}
+    final, rounds = dict(times), runs
     if len(close) > 1:
         _say(progress, f"timing {', '.join(map(_label, close))} again, head to head")
-        final = time_models(close, example, runs=2 * runs)
+        final, rounds = time_models({**close, **beside}, example, runs=2 * runs), 2 * runs
     for key, engine in candidates.items():
         entry = {"ms": times[key] * 1e3, "warmup_s": engine.warmup_s, "error": engine.verified["error"],
                  "tolerance": engine.verified["tolerance"]}
@@ -150,6 +155,8 @@ def fastest(targets, base, optional, apply, example, reference, *, expected=None
         else:
             report.targets[key] = {**entry, **found[key][2]}
     best = min(close, key=final.get)
+    if beside:
+        report.speed = Speed(final[MODEL] * 1e3, final[best] * 1e3, rounds)
     report.plain_chosen = isinstance(best, tuple)
     report.target = best[0] if report.plain_chosen else best
     if report.plain_chosen:
@@ -159,6 +166,8 @@ def fastest(targets, base, optional, apply, example, reference, *, expected=None
 
 
 def _label(key):
+    if key == MODEL:
+        return "the model itself"
     return f"{key[0]} (original model)" if isinstance(key, tuple) else key
 
 

@@ -22,8 +22,8 @@ from ...errors import OneByOneError
 from .. import engines, verify
 from ..engines.base import Signature
 from ..engines.export import onnx_bytes
-from ..reports import Int8Report
-from ..targets import CLOSE, NOISE, time_models
+from ..reports import Int8Report, Speed
+from ..targets import CLOSE, MODEL, NOISE, time_models
 from .budget import Budget
 from .quantize import Quantizer, int8_layers
 from .samples import split
@@ -50,10 +50,12 @@ def prepare(targets, example, calibration=None, held_out=None, budget=None, prep
     return {"targets": wanted, "budget": budget, "calibration": calib, "held_out": held, "words": words}
 
 
-def select(graph, model, example, plan, fp32, runs=7, progress=None):
-    """(engine or graph, target, report) of the fastest within budget among optimize's fp32
-    choice, fp32 = (its engine or graph, its target), and the int8 candidates of ``plan``
-    (from prepare) built from ``graph``; ``model`` is the float reference."""
+def select(graph, model, example, plan, fp32, runs=7, against=None, progress=None):
+    """(engine or graph, target, report, speed) of the fastest within budget among optimize's
+    fp32 choice, fp32 = (its engine or graph, its target), and the int8 candidates of ``plan``
+    (from prepare) built from ``graph``; ``model`` is the float reference. ``against``, if
+    given, runs in every timing too (never a candidate): speed is then a reports.Speed of it
+    against what is returned in the run that decided, else None."""
     say = progress or (lambda step: None)
     budget, calib, held, words = plan["budget"], plan["calibration"], plan["held_out"], plan["words"]
     wanted = [t for t in plan["targets"] if t in engines.available()]
@@ -95,15 +97,20 @@ def select(graph, model, example, plan, fp32, runs=7, progress=None):
     say("int8: timing float and int8 interleaved")
     timed = {f"fp32 {fp32_target}": fp32_engine, **{f"float {t}": e for t, e in floats.items()},
              **{f"int8 {t}": c["engine"] for t, c in candidates.items() if c["verdict"]["met"]}}
-    ms = {k: v * 1e3 for k, v in time_models(timed, tuple(example), runs=runs).items()}
+    beside = {} if against is None else {MODEL: against}
+    ms = {k: v * 1e3 for k, v in time_models({**timed, **beside}, tuple(example), runs=runs).items()}
     report = _report(quantizer, found, candidates, ms, fp32_target, words, budget)
-    final = _head_to_head(timed, ms, f"fp32 {fp32_target}", example, runs, say)
+    final = _head_to_head(timed, ms, f"fp32 {fp32_target}", example, runs, beside, say)
     if final:
-        report.final_ms = final
-    return _chosen(report, candidates, fp32, final or ms)  # one run's figures, never mixed
+        report.final_ms = {k: t for k, t in final.items() if k != MODEL}
+    decided = final or ms  # one run's figures, never mixed
+    engine, target, report = _chosen(report, candidates, fp32, decided)
+    returned = f"int8 {target}" if report.returned == "int8" else f"fp32 {fp32_target}"
+    speed = Speed(decided[MODEL], decided[returned], 2 * runs if final else runs) if beside else None
+    return engine, target, report, speed
 
 
-def _head_to_head(timed, ms, fp32_key, example, runs, say):
+def _head_to_head(timed, ms, fp32_key, example, runs, beside, say):
     """{name: ms} of the fp32 result and the int8 candidates within CLOSE of the fastest of
     them, timed again among themselves for twice as long; {} when the first run already
     separates fp32 from int8. That close, one interleaved pass over every engine measures this
@@ -117,7 +124,7 @@ def _head_to_head(timed, ms, fp32_key, example, runs, say):
     if fp32_key not in finalists or len(finalists) < 2:
         return {}
     say(f"int8: timing {', '.join(finalists)} again, head to head")
-    again = time_models({k: timed[k] for k in finalists}, tuple(example), runs=2 * runs)
+    again = time_models({**{k: timed[k] for k in finalists}, **beside}, tuple(example), runs=2 * runs)
     return {k: t * 1e3 for k, t in again.items()}
 
 
