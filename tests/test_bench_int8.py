@@ -32,3 +32,15 @@ def test_bench_int8_writes_its_table_and_says_met_or_missed_per_model(tmp_path, 
     assert "- shufflenet_v2_x1_0: missed (0.80x, int8 on openvino)" in md
     csv_lines = (tmp_path / "int8.csv").read_text().splitlines()
     assert len(csv_lines) == 1 + len(rows) and csv_lines[0].startswith("model,eager_ms")
+
+
+def test_a_float_result_runs_none_of_its_macs_in_int8():
+    """The column said 100% int8 for a model optimize returned in fp32 (the candidate's share)."""
+    r8 = {"int8_macs_share": 1.0, "layers": [{"why": "kept float: costs most error"}],
+          "targets": {"onnxruntime": {"agreement": 1.0, "int8_ms": 9.8, "float_ms": 8.3}}}
+    ms = {"eager": 40.0, "onnxruntime": 8.0, "result": 8.1}
+    for precision, share in (("fp32", 0.0), ("int8", 1.0)):
+        report = {"int8": r8, "target": "onnxruntime", "precision": precision, "error": 0.0}
+        r = int8.row("efficientnet_b0", ms, report, 20.0, "1.0 -> 1.0")
+        assert r.int8_macs_share == share and r.kept_float == 1
+        assert r.returned == f"{precision} on onnxruntime" and r.best_fp32 == "onnxruntime"

@@ -40,7 +40,7 @@ class Int8Row:
     float_ms: float
     error: float  # the result's relative error against the float model (held-out inputs)
     agreement: float  # top-1 agreement with the float model on held-out inputs (NaN: none)
-    int8_macs_share: float
+    int8_macs_share: float  # of what optimize returned: 0 when it returned fp32
     kept_float: int  # layers kept float by the search
     optimize_s: float
     load: str
@@ -67,18 +67,27 @@ def measure(name, input_size=(1, 3, 224, 224), compile=False, budget_s=3.0):
     optimize_s = time.perf_counter() - start
     variants["result"] = result
     ms = {k: v * 1e3 for k, v in time_models(variants, (x,), runs=5, budget_s=budget_s).items()}
+    return row(name, ms, report, optimize_s, f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+
+
+def row(name, ms, report, optimize_s, load):
+    """The Int8Row of one model from its timings (ms: "eager", each fp32 engine, "result") and
+    optimize's report."""
     fp32 = {k: v for k, v in ms.items() if k != "result"}
     best = min(fp32, key=fp32.get)
     r8 = report["int8"]
     on = r8["targets"].get(report["target"]) or next(iter(r8["targets"].values()))
     agreement = on["agreement"]
+    # the share of the model returned: a float result runs none of its MACs in int8, whatever
+    # the int8 candidate it beat would have
+    share = r8["int8_macs_share"] if report["precision"] == "int8" else 0.0
     return Int8Row(name, ms["eager"], ms.get("onnxruntime", NAN), ms.get("openvino", NAN),
                    ms.get("compile", NAN), best, fp32[best], ms["result"],
                    f"{report['precision']} on {report['target']}", fp32[best] / ms["result"],
                    on["int8_ms"] if on["int8_ms"] is not None else NAN, on["float_ms"],
-                   report["error"], NAN if agreement is None else agreement, r8["int8_macs_share"],
+                   report["error"], NAN if agreement is None else agreement, share,
                    sum(1 for layer in r8["layers"] if layer["why"].startswith("kept float")),
-                   optimize_s, f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+                   optimize_s, load)
 
 
 HEADERS = ("model", "eager ms", "onnxruntime ms", "OpenVINO ms", "compile ms", "best fp32",
