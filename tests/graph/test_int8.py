@@ -358,3 +358,15 @@ def test_a_users_metric_never_passes_nan_or_inf_where_the_float_model_is_finite(
     _verified(candidate, [], reference, always)
     assert candidate["engine"].verified["tolerance"] == 0.0  # was inf: save's re-check passed anything
 
+
+def test_held_out_inputs_that_also_calibrate_are_said_in_words():
+    """Given separately, the held-out set can repeat the calibration set: the words called it held
+    out all the same, and a budget judged on it is judged on what int8 was fitted to."""
+    from onebyone.graph.int8.samples import split
+
+    data = [torch.randn(*SHAPE, generator=torch.Generator().manual_seed(i)) for i in range(6)]
+    _, held, words = split(data, data[4:] + [torch.zeros(SHAPE)], (torch.zeros(SHAPE),))
+    assert len(held) == 3 and words["held_out"].endswith(
+        "(2 of the 3 also calibrate: the budget is judged partly on inputs int8 was fitted to)")
+    _, _, fresh = split(data, [torch.zeros(SHAPE)], (torch.zeros(SHAPE),))
+    assert "also calibrate" not in fresh["held_out"]

@@ -5,7 +5,8 @@ mean/std/size, a .npy/.pt tensor file, a tensor, an iterable of tensors or tuple
 seeded random inputs, and its sentence says so).
 
 Held-out inputs judge the budget and are never calibrated on: the user's ``held_out`` if given
-(every input of it, in order, so a metric can read the user's labels), else with random
+(every input of it, in order, so a metric can read the user's labels; those that are also among
+the calibration inputs are counted in its words), else with random
 calibration fresh random inputs of another seed, else the last quarter of the user's inputs
 (the rest calibrate; with a single input, that one judges too, and the report says so).
 """
@@ -31,6 +32,10 @@ def split(calibration, held_out, example, preprocess=None, seed=0):
                           seed=seed, **preprocess)
     if held_out is not None:
         held, held_words = inputs(held_out, example, count=None, seed=seed + 1, **preprocess)
+        shared = sum(any(_same(h, c) for c in calib) for h in held)
+        if shared:  # the user's choice, but the report must not call them held out unsaid
+            held_words += (f" ({shared} of the {len(held)} also calibrate: the budget is judged "
+                           "partly on inputs int8 was fitted to)")
     elif calibration is None:
         held, held_words = inputs(None, example, count=HELD_OUT, seed=seed + 1)
     elif len(calib) == 1:
@@ -41,3 +46,9 @@ def split(calibration, held_out, example, preprocess=None, seed=0):
         words = f"the first {len(calib)} of {words}"
         held_words = f"the last {n} of the {len(calib) + n} inputs given (the other {len(calib)} calibrate)"
     return calib, held, {"calibration": words, "held_out": held_words}
+
+
+def _same(a, b):
+    """Two input tuples of the same tensors (shape, dtype and values)."""
+    return len(a) == len(b) and all(x.shape == y.shape and x.dtype == y.dtype and bool((x == y).all())
+                                    for x, y in zip(a, b))
