@@ -1,4 +1,5 @@
 """The digits task that judges int8: a small MobileNet-style net trained on scikit-learn's digits."""
+import importlib
 import sys
 
 import pytest
@@ -76,20 +77,22 @@ def test_without_scikit_learn_one_error_says_how_to_install_it(monkeypatch):
 @pytest.fixture(scope="module")
 def judged(trained):
     pytest.importorskip("onnxruntime.quantization", reason="int8 needs the onnx extra")
-    pytest.importorskip("openvino", reason="the int8 engine here is OpenVINO")
     model, split = trained
-    # OpenVINO: on the machines here its int8 beats its float by 1.2-1.6x at batches of 150
-    # (docs/benchmarks.md), where onnxruntime's margin ranged from 1.8x to a loss (0.92x on
-    # a VNNI Xeon): optimize then rightly returns float and the accuracy of int8 goes untested.
-    return digits.int8_accuracy(model, split, target="openvino")
+    # Whether int8 pays is the benchmark's question (docs/benchmarks.md: onnxruntime's margin
+    # ran from 1.8x to a loss, 0.92x, on the machines here), not this test's: the race is
+    # scripted so int8 is returned, and its accuracy is checked on every machine.
+    select = importlib.import_module("onebyone.graph.int8.select")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(select, "time_models", lambda models, example, runs=7, **kwargs: {
+            k: 0.5e-3 if k.startswith("int8") else 1e-3 for k in models})
+        return digits.int8_accuracy(model, split)
 
 
 def test_int8_keeps_held_out_accuracy_within_one_point(trained, judged):
     int8 = judged["report"]["int8"]
     assert int8["met"], int8["targets"]  # the default budget holds on this trained net
     assert "1347 samples" in int8["calibration"]  # calibrated on the training images
-    if judged["precision"] != "int8":
-        pytest.skip(f"LOUD: int8 was within the budget but optimize returned float here: {int8['why']}")
+    assert judged["precision"] == "int8", int8["why"]
     assert int8["int8_macs_share"] > 0.5
     model, split = trained
     x = split.x_test[:150]

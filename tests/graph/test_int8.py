@@ -13,6 +13,7 @@ from torch import nn
 
 import onebyone
 from onebyone.cli import main
+from onebyone.errors import OneByOneError
 from onebyone.graph import engines
 from onebyone.graph.engines.base import Signature
 from onebyone.graph.engines.export import onnx_bytes
@@ -309,7 +310,8 @@ def test_a_close_first_timing_is_decided_head_to_head(monkeypatch):
         calls.append(sorted(models))
         # first run: int8 5% ahead of every fp32 engine; head to head: fp32 ahead
         first = len(calls) == 1
-        return {k: (0.95e-3 if first else 1.2e-3) if k.startswith("int8") else 1e-3 for k in models}
+        return {k: (3e-3 if first else 2e-3) if k == "model" else
+                (0.95e-3 if first else 1.2e-3) if k.startswith("int8") else 1e-3 for k in models}
 
     monkeypatch.setattr(select, "time_models", scripted)
     _, report = onebyone.optimize(small_net(), SHAPE, target="onnxruntime", precision="int8",
@@ -318,8 +320,8 @@ def test_a_close_first_timing_is_decided_head_to_head(monkeypatch):
     # the model itself rides along in every run, never a candidate: the speedup is the deciding run's
     assert len(calls) == 2 and calls[1] == ["fp32 onnxruntime", "int8 onnxruntime", "model"]
     assert int8["final_ms"] == {"fp32 onnxruntime": 1.0, "int8 onnxruntime": 1.2}
-    assert report["speed"].to_dict() == {"before_ms": 1.0, "after_ms": 1.0, "speedup": 1.0,
-                                         "runs": 4, "denormals": "flushed"}
+    assert report["speed"].to_dict() == {"before_ms": 2.0, "after_ms": 1.0, "speedup": 2.0,
+                                         "runs": 4, "denormals": "flushed"}  # the second run's
     assert int8["returned"] == report["precision"] == "fp32"
     assert "1.20 ms" in int8["why"] and "timed again head to head" in "\n".join(lines(int8))
 
@@ -367,6 +369,39 @@ def test_held_out_inputs_that_also_calibrate_are_said_in_words():
     data = [torch.randn(*SHAPE, generator=torch.Generator().manual_seed(i)) for i in range(6)]
     _, held, words = split(data, data[4:] + [torch.zeros(SHAPE)], (torch.zeros(SHAPE),))
     assert len(held) == 3 and words["held_out"].endswith(
-        "(2 of the 3 also calibrate: the budget is judged partly on inputs int8 was fitted to)")
+        "; 2 of their 3 samples also calibrate, so the budget is judged partly on inputs int8 "
+        "was fitted to")
+    # given as one tensor of 4 samples rather than a list, two of them shared
+    four = torch.cat([data[5], torch.ones(SHAPE), data[0], torch.zeros(SHAPE)])
+    _, _, batched = split(torch.cat(data), four, (torch.zeros(SHAPE),))
+    assert "2 of their 4 samples also calibrate" in batched["held_out"]
     _, _, fresh = split(data, [torch.zeros(SHAPE)], (torch.zeros(SHAPE),))
     assert "also calibrate" not in fresh["held_out"]
+
+
+def test_int8_on_a_target_whose_float_rewrite_was_dropped(monkeypatch):
+    """int8 may win on a target whose fp32 candidate did not verify: the report read that
+    target's fp32 error and crashed (KeyError) instead of giving the int8 engine's own proof."""
+    targets = importlib.import_module("onebyone.graph.targets")
+    select = importlib.import_module("onebyone.graph.int8.select")
+    real = targets.for_target
+
+    def for_target(target, *args, **kwargs):
+        if target == "onnxruntime":
+            raise OneByOneError("the rewritten graph does not verify on onnxruntime (scripted)")
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(targets, "for_target", for_target)
+    monkeypatch.setattr(select, "time_models", lambda models, example, runs=7, **kwargs: {
+        k: 0.5e-3 if k.startswith("int8") else 1e-3 for k in models})  # int8 2x ahead
+    result, report = onebyone.optimize(small_net(), SHAPE, target=["torch", "onnxruntime"],
+                                       precision="int8", budget=1.0, runs=2)
+    assert "dropped" in report["targets"]["onnxruntime"]
+    assert (report["precision"], report["target"]) == ("int8", "onnxruntime")
+    assert report["error"] == result.verified["error"] <= report["tolerance"] == 1.0
+
+
+def test_a_model_in_training_mode_is_said_before_the_calibration_data_is_read(tmp_path):
+    with pytest.raises(OneByOneError, match="eval mode"):
+        onebyone.optimize(small_net().train(), SHAPE, target="onnxruntime", precision="int8",
+                          calibration=tmp_path / "missing")

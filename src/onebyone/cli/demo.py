@@ -15,7 +15,7 @@ def demo(
 
 def main_job(model="mobilenet_v2", seed=0, console=None):
     """A layer explained, its formulations agreeing, then ``model`` inspected and optimized with
-    every rewrite verified and the speed measured before and after. Returns optimize's report."""
+    every rewrite verified and its speed against the model measured. Returns optimize's report."""
     from rich.console import Console
 
     from ..explanation import explain

@@ -28,24 +28,37 @@ class Baseline:
     tolerance: float  # the exact tolerance for expected's dtypes (verify.tolerance)
 
 
-def baseline(model, inputs, n_random=2, seed=0, progress=None):
-    """The Baseline of ``model`` (an nn.Module in eval mode, or a loaded ONNX model) on the
-    example ``inputs``; a model in training mode, an input it rejects or a graph that differs
-    from it is one OneByOneError.
+def torch_model(model, inputs, progress=None):
+    """(the torch model the passes start from, the ONNX reference or None): an ONNX model is
+    converted by onnx2torch, and onnxruntime running it is then the reference. The cheap checks
+    come first, before the caller reads anything else: a model in training mode is one
+    OneByOneError.
+
+    >>> model, reference = torch_model(torch.nn.Conv2d(3, 4, 1).eval(), (torch.randn(1, 3, 5, 5),))
+    >>> type(model).__name__, reference
+    ('Conv2d', None)
+    """
+    reference = None
+    if onnx_convert.is_onnx(model):
+        (progress or (lambda step: None))("convert ONNX to torch.fx")
+        reference, model = onnx_convert.reference(model, inputs), onnx_convert.to_torch(model, inputs)
+    training = _first_in_training(model)
+    if training is not None:
+        raise OneByOneError(f"expected a model in eval mode (call model.eval()); got {training} "
+                            "in training mode")
+    return model, reference
+
+
+def baseline(model, inputs, n_random=2, seed=0, reference=None, progress=None):
+    """The Baseline of ``model`` (an nn.Module in eval mode, as torch_model gives it; its ONNX
+    ``reference``, if any) on the example ``inputs``; an input it rejects or a graph that
+    differs from it is one OneByOneError.
 
     >>> b = baseline(torch.nn.Conv2d(3, 4, 1).eval(), (torch.randn(1, 3, 5, 5),))
     >>> len(b.checks), b.tolerance, b.graph is not b.model
     (3, 0.0001, True)
     """
     say = progress or (lambda step: None)
-    reference = None
-    if onnx_convert.is_onnx(model):
-        say("convert ONNX to torch.fx")
-        reference, model = onnx_convert.reference(model, inputs), onnx_convert.to_torch(model, inputs)
-    training = _first_in_training(model)
-    if training is not None:
-        raise OneByOneError(f"expected a model in eval mode (call model.eval()); got {training} "
-                            "in training mode")
     checks = verify.check_inputs(inputs, n_random, seed)
     model = copy.deepcopy(model)
     faithful = "a model torch.fx traces" if reference is None else "an ONNX model onnx2torch converts"

@@ -2,7 +2,7 @@
 the result to an engine (torch, torch.compile, onnxruntime, OpenVINO), verified inside it."""
 from ..errors import OneByOneError
 from . import engines, int8, leaves, targets, verify
-from .baseline import baseline
+from .baseline import baseline, torch_model
 from .cost import totals
 from .load import load
 from .passes import DEFAULT, PASSES
@@ -47,7 +47,9 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
     returned; report["targets"] has per target its time, warm-up, error and the layout passes it
     kept, or why it was dropped, report["plain"] the same for the plain engines. speed=True
     also times the model itself beside the candidates, and report["speed"] is it against the
-    result in the run that chose the result (medians of ``runs`` rounds). progress(step), if
+    result in the run that chose the result (medians of ``runs`` rounds, 2 x runs when the
+    finalists were timed again head to head). The report is a reports.OptimizeReport: it reads
+    as a mapping, and .to_dict() is its JSON as plain data. progress(step), if
     given, hears each step (trace, passes, export, warm-up, timing). as_engine=True gives an
     engine for target torch too (the TorchEngine its graph was timed and verified in, or one
     built on the outputs already computed), ready to save: what the CLI writes.
@@ -82,10 +84,11 @@ def optimize(model, example_input=None, passes=DEFAULT, *, target="torch", preci
     with settings_kept(), denormals_flushed():  # random weights run ~50x faster flushed
         model = load(model)
         inputs = make_inputs(example_input, seed=seed)
-        plan = None if precision == "fp32" else int8.prepare(  # the user's int8 data, read first
+        model, onnx_reference = torch_model(model, inputs, say)  # converted, checked in eval mode
+        plan = None if precision == "fp32" else int8.prepare(  # the user's int8 data, before any work
             wanted, inputs, calibration=calibration, held_out=held_out, budget=budget,
             preprocess=preprocess, seed=seed)
-        start = baseline(model, inputs, n_random, seed, say)
+        start = baseline(model, inputs, n_random, seed, onnx_reference, say)
 
         # 1. The passes that cut work, each verified (all of them when nothing is timed).
         steps = []
@@ -155,11 +158,13 @@ def _fastest(start, graph, outputs, steps, layout, wanted, *, against, runs, n_r
 
 
 def _report(start, steps, graph, choice, result, int8_report):
-    entry = (choice.plain if choice.plain_chosen else choice.targets)[choice.target]
-    error, tolerance = entry["error"], start.tolerance
     precision = "int8" if int8_report is not None and int8_report.returned == "int8" else "fp32"
-    if precision == "int8":  # verified within the budget, not the exact tolerance
+    if precision == "int8":  # verified within the budget, not the exact tolerance (and its
+        # target's fp32 entry may be a drop: the int8 engine stands on its own proof)
         error, tolerance = result.verified["error"], result.verified["tolerance"]
+    else:
+        entry = (choice.plain if choice.plain_chosen else choice.targets)[choice.target]
+        error, tolerance = entry["error"], start.tolerance
     return OptimizeReport(
         passes=steps, before=totals(start.graph), after=totals(graph), error=error,
         tolerance=tolerance, precision=precision, input=[list(t.shape) for t in start.inputs],

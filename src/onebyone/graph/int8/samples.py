@@ -5,11 +5,15 @@ mean/std/size, a .npy/.pt tensor file, a tensor, an iterable of tensors or tuple
 seeded random inputs, and its sentence says so).
 
 Held-out inputs judge the budget and are never calibrated on: the user's ``held_out`` if given
-(every input of it, in order, so a metric can read the user's labels; those that are also among
-the calibration inputs are counted in its words), else with random
+(every input of it, in order, so a metric can read the user's labels; its samples that are also
+calibration samples are counted in its words), else with random
 calibration fresh random inputs of another seed, else the last quarter of the user's inputs
 (the rest calibrate; with a single input, that one judges too, and the report says so).
 """
+import hashlib
+
+import torch
+
 from ..calibration import inputs
 
 COUNT = 16  # random calibration inputs (the issue measured 16 random inputs: 2-5 s)
@@ -32,10 +36,12 @@ def split(calibration, held_out, example, preprocess=None, seed=0):
                           seed=seed, **preprocess)
     if held_out is not None:
         held, held_words = inputs(held_out, example, count=None, seed=seed + 1, **preprocess)
-        shared = sum(any(_same(h, c) for c in calib) for h in held)
+        calibrated = set(_samples(calib))
+        held_samples = list(_samples(held))
+        shared = sum(s in calibrated for s in held_samples)
         if shared:  # the user's choice, but the report must not call them held out unsaid
-            held_words += (f" ({shared} of the {len(held)} also calibrate: the budget is judged "
-                           "partly on inputs int8 was fitted to)")
+            held_words += (f"; {shared} of their {len(held_samples)} samples also calibrate, so "
+                           "the budget is judged partly on inputs int8 was fitted to")
     elif calibration is None:
         held, held_words = inputs(None, example, count=HELD_OUT, seed=seed + 1)
     elif len(calib) == 1:
@@ -48,7 +54,19 @@ def split(calibration, held_out, example, preprocess=None, seed=0):
     return calib, held, {"calibration": words, "held_out": held_words}
 
 
-def _same(a, b):
-    """Two input tuples of the same tensors (shape, dtype and values)."""
-    return len(a) == len(b) and all(x.shape == y.shape and x.dtype == y.dtype and bool((x == y).all())
-                                    for x, y in zip(a, b))
+def _samples(inputs):
+    """A fingerprint per sample (row i of each tensor of an input tuple), so overlap is found
+    whatever the batching, in one pass over each set; a tuple whose tensors do not share a
+    batch size is one sample."""
+    for x in inputs:
+        sizes = {t.shape[0] if t.dim() else None for t in x}
+        if len(sizes) == 1 and None not in sizes:
+            for i in range(sizes.pop()):
+                yield tuple(_digest(t[i]) for t in x)
+        else:
+            yield tuple(_digest(t) for t in x)
+
+
+def _digest(t):
+    raw = t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    return tuple(t.shape), str(t.dtype), hashlib.blake2b(raw, digest_size=16).digest()
