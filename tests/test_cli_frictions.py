@@ -25,9 +25,12 @@ def run_cli(args, columns):
 
 @pytest.fixture(scope="module")
 def squeezenet_json():
-    done = run_cli(["inspect", "squeezenet1_1", "--json"], 80)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    # what `inspect --json` prints, from the library in this process (the pipe is the test's
+    # subject, not the JSON: tests/graph/test_graph_cli.py and ..._exporters.py read --json)
+    from onebyone.graph import inspect
+    from onebyone.graph.render import to_json
+
+    return json.loads(to_json(inspect("squeezenet1_1")))
 
 
 @pytest.mark.parametrize("columns", [80, 200])
